@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MPL-2.0
+//! One webrtcbin in its own pipeline: set-up of the ICE agent, the promise-based calls as
+//! futures, and webrtcbin's signals turned into [`SessionSignal`]s.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gst::prelude::*;
+use gst_webrtc::{WebRTCDTLSTransport, WebRTCDataChannel, WebRTCICETransport, WebRTCSDPType, WebRTCSessionDescription};
+
+use super::dtls::FingerprintGate;
+use super::CAT;
+use crate::configuration::{BundlePolicy, Configuration, EngineIceServers, IceTransportPolicy};
+use crate::jsep::{SdpType, Side};
+use crate::{Error, Result, Settings};
+
+/// What a session reports, from whichever GStreamer thread it happens on.
+pub(crate) enum SessionSignal {
+    IceCandidate { mline: u32, candidate: String },
+    IceGatheringState(gst_webrtc::WebRTCICEGatheringState),
+    IceTransportState(gst_webrtc::WebRTCICEConnectionState),
+    DtlsTransportState(gst_webrtc::WebRTCDTLSTransportState),
+    ConnectionState(gst_webrtc::WebRTCPeerConnectionState),
+    NegotiationNeeded,
+    DataChannel(WebRTCDataChannel),
+    /// An error posted on the pipeline (for example an SCTP association torn down by the
+    /// peer): the session is over.
+    Fatal(String),
+}
+
+pub(crate) type Sink = Arc<dyn Fn(SessionSignal) + Send + Sync>;
+
+pub(crate) struct Session {
+    pipeline: gst::Pipeline,
+    webrtcbin: gst::Element,
+    sink: Sink,
+    hooked: Mutex<Vec<WebRTCDTLSTransport>>,
+}
+
+fn sdp_type(t: SdpType) -> WebRTCSDPType {
+    match t {
+        SdpType::Offer => WebRTCSDPType::Offer,
+        SdpType::Pranswer => WebRTCSDPType::Pranswer,
+        SdpType::Answer => WebRTCSDPType::Answer,
+        SdpType::Rollback => WebRTCSDPType::Rollback,
+    }
+}
+
+impl Session {
+    pub fn new(
+        config: &Configuration,
+        servers: &EngineIceServers,
+        settings: &Settings,
+        gate: &Arc<FingerprintGate>,
+        sink: Sink,
+    ) -> Result<Self> {
+        let make_err = |e: glib::BoolError| Error::Operation(format!("cannot create webrtcbin: {e}"));
+        let webrtcbin = gst::ElementFactory::make("webrtcbin").build().map_err(make_err)?;
+        let pipeline = gst::Pipeline::new();
+        pipeline.add(&webrtcbin).map_err(make_err)?;
+
+        webrtcbin.set_property(
+            "bundle-policy",
+            match config.bundle_policy {
+                BundlePolicy::Balanced => gst_webrtc::WebRTCBundlePolicy::Balanced,
+                BundlePolicy::MaxCompat => gst_webrtc::WebRTCBundlePolicy::MaxCompat,
+                BundlePolicy::MaxBundle => gst_webrtc::WebRTCBundlePolicy::MaxBundle,
+            },
+        );
+        if config.ice_transport_policy == IceTransportPolicy::Relay {
+            webrtcbin.set_property("ice-transport-policy", gst_webrtc::WebRTCICETransportPolicy::Relay);
+        }
+        if let Some(stun) = &servers.stun {
+            webrtcbin.set_property("stun-server", stun);
+        }
+        for turn in &servers.turn {
+            let added = webrtcbin.emit_by_name::<bool>("add-turn-server", &[turn]);
+            if !added {
+                return Err(Error::Syntax("webrtcbin refused a TURN server URL".into()));
+            }
+        }
+
+        let ice: glib::Object = webrtcbin.property("ice-agent");
+        if ice.find_property("ice-tcp").is_some() {
+            ice.set_property("ice-tcp", settings.ice_tcp);
+        }
+        for addr in &settings.local_addresses {
+            ice.emit_by_name_with_values("add-local-ip-address", &[addr.to_string().to_value()]);
+        }
+        if let Some(agent) = nice_agent(&webrtcbin) {
+            agent.set_property("upnp", settings.upnp);
+            agent.set_property("stun-pacing-timer", pacing_ms(settings.check_pacing));
+        } else {
+            gst::warning!(CAT, "webrtcbin's ICE agent is not libnice: UPnP and pacing settings not applied");
+        }
+
+        gate.attach(&webrtcbin);
+        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default() };
+        session.connect_signals();
+        session
+            .pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
+        Ok(session)
+    }
+
+    fn connect_signals(&self) {
+        let w = &self.webrtcbin;
+        let sink = self.sink.clone();
+        w.connect("on-ice-candidate", false, move |args| {
+            let mline = args.get(1).and_then(|v| v.get::<u32>().ok());
+            let candidate = args.get(2).and_then(|v| v.get::<String>().ok());
+            if let (Some(mline), Some(candidate)) = (mline, candidate) {
+                sink(SessionSignal::IceCandidate { mline, candidate });
+            }
+            None
+        });
+        let sink = self.sink.clone();
+        w.connect("on-negotiation-needed", false, move |_| {
+            sink(SessionSignal::NegotiationNeeded);
+            None
+        });
+        let sink = self.sink.clone();
+        w.connect("on-data-channel", false, move |args| {
+            if let Some(ch) = args.get(1).and_then(|v| v.get::<WebRTCDataChannel>().ok()) {
+                sink(SessionSignal::DataChannel(ch));
+            }
+            None
+        });
+        let sink = self.sink.clone();
+        w.connect_notify(Some("ice-gathering-state"), move |w, _| {
+            sink(SessionSignal::IceGatheringState(w.property("ice-gathering-state")));
+        });
+        let sink = self.sink.clone();
+        w.connect_notify(Some("connection-state"), move |w, _| {
+            sink(SessionSignal::ConnectionState(w.property("connection-state")));
+        });
+        let sink = self.sink.clone();
+        if let Some(bus) = self.pipeline.bus() {
+            bus.set_sync_handler(move |_, msg| {
+                if let gst::MessageView::Error(err) = msg.view() {
+                    let from = msg.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                    gst::warning!(CAT, "pipeline error from {}: {} ({:?})", from, err.error(), err.debug());
+                    sink(SessionSignal::Fatal(format!("{from}: {}", err.error())));
+                }
+                gst::BusSyncReply::Drop
+            });
+        }
+    }
+
+    /// Emits a promise-based action signal and awaits its reply.
+    async fn promise(&self, signal: &str, arg: &(dyn ToValue + Sync)) -> Result<Option<gst::Structure>> {
+        let (tx, rx) = flume::bounded(1);
+        let promise = gst::Promise::with_change_func(move |reply| {
+            let reply = match reply {
+                Ok(s) => Ok(s.map(|s| s.to_owned())),
+                Err(e) => Err(format!("{e:?}")),
+            };
+            let _ = tx.send(reply);
+        });
+        self.webrtcbin.emit_by_name::<()>(signal, &[arg, &promise]);
+        let reply = rx
+            .recv_async()
+            .await
+            .map_err(|_| Error::Operation(format!("webrtcbin dropped the {signal} promise")))?
+            .map_err(|e| Error::Operation(format!("webrtcbin {signal} was interrupted: {e}")))?;
+        if let Some(s) = &reply {
+            if let Ok(err) = s.get::<glib::Error>("error") {
+                return Err(Error::Operation(format!("webrtcbin {signal}: {}", err.message())));
+            }
+        }
+        Ok(reply)
+    }
+
+    async fn create(&self, signal: &str, field: &str) -> Result<gst_sdp::SDPMessage> {
+        let reply = self.promise(signal, &None::<gst::Structure>).await?;
+        reply
+            .as_ref()
+            .and_then(|s| s.get::<WebRTCSessionDescription>(field).ok())
+            .map(|d| d.sdp().to_owned())
+            .ok_or_else(|| Error::Operation(format!("webrtcbin {signal} returned no {field}")))
+    }
+
+    pub async fn create_offer(&self) -> Result<gst_sdp::SDPMessage> {
+        self.create("create-offer", "offer").await
+    }
+
+    pub async fn create_answer(&self) -> Result<gst_sdp::SDPMessage> {
+        self.create("create-answer", "answer").await
+    }
+
+    pub async fn set_description(&self, side: Side, t: SdpType, sdp: gst_sdp::SDPMessage) -> Result<()> {
+        let desc = WebRTCSessionDescription::new(sdp_type(t), sdp);
+        let signal = match side {
+            Side::Local => "set-local-description",
+            Side::Remote => "set-remote-description",
+        };
+        self.promise(signal, &desc).await?;
+        self.hook_transports();
+        Ok(())
+    }
+
+    pub fn add_ice_candidate(&self, mline: u32, line: &str) {
+        self.webrtcbin.emit_by_name::<()>("add-ice-candidate", &[&mline, &line]);
+    }
+
+    pub fn create_data_channel(&self, label: &str, options: gst::Structure) -> Result<WebRTCDataChannel> {
+        self.webrtcbin
+            .emit_by_name::<Option<WebRTCDataChannel>>("create-data-channel", &[&label, &options])
+            .ok_or_else(|| Error::Operation(format!("webrtcbin refused data channel '{label}' (is its id in use?)")))
+    }
+
+    /// Follows the state of every DTLS transport and the ICE transport under it.
+    fn hook_transports(&self) {
+        let sctp = self.webrtcbin.property::<Option<gst_webrtc::WebRTCSCTPTransport>>("sctp-transport");
+        let Some(dtls) = sctp.map(|s| s.property::<WebRTCDTLSTransport>("transport")) else { return };
+        let mut hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());
+        if hooked.contains(&dtls) {
+            return;
+        }
+        let sink = self.sink.clone();
+        dtls.connect_notify(Some("state"), move |dtls, _| {
+            sink(SessionSignal::DtlsTransportState(dtls.property("state")));
+        });
+        let ice = dtls.property::<WebRTCICETransport>("transport");
+        let sink = self.sink.clone();
+        ice.connect_notify(Some("state"), move |ice, _| {
+            sink(SessionSignal::IceTransportState(ice.property("state")));
+        });
+        hooked.push(dtls);
+    }
+
+    /// webrtcbin's `connection-state`.
+    pub fn connection_state(&self) -> gst_webrtc::WebRTCPeerConnectionState {
+        self.webrtcbin.property("connection-state")
+    }
+
+    /// The state of the (first) DTLS transport, once there is one.
+    pub fn dtls_state(&self) -> Option<gst_webrtc::WebRTCDTLSTransportState> {
+        let hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());
+        hooked.first().map(|t| t.property("state"))
+    }
+
+    /// Sets libnice's check pacing (Ta).
+    pub fn set_pacing(&self, pacing: Duration) {
+        if let Some(agent) = nice_agent(&self.webrtcbin) {
+            agent.set_property("stun-pacing-timer", pacing_ms(pacing));
+        }
+    }
+
+    /// Stops the pipeline. Call from a thread that is not one of its streaming threads.
+    pub fn stop(&self) {
+        if let Some(bus) = self.pipeline.bus() {
+            bus.unset_sync_handler();
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// libnice's NiceAgent inside webrtcbin's ICE agent (not kept: plain GObjects are not Send).
+fn nice_agent(webrtcbin: &gst::Element) -> Option<glib::Object> {
+    let ice: glib::Object = webrtcbin.property("ice-agent");
+    ice.find_property("agent").map(|_| ice.property::<glib::Object>("agent"))
+}
+
+fn pacing_ms(d: Duration) -> u32 {
+    d.as_millis().clamp(1, 1000) as u32
+}

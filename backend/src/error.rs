@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The one error type of wkrtc, named after the W3C `DOMException`s a page would see.
+
+use std::fmt;
+
+/// A failed wkrtc operation.
+///
+/// Each variant is the W3C exception a browser raises for the same failure
+/// (<https://webidl.spec.whatwg.org/#idl-DOMException-error-names>), so an embedder such as
+/// WebKit maps it one to one; [`Error::name`] gives that name. The message says what went
+/// wrong in words a developer can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object is not in a state that allows the call (for example an answer while
+    /// stable, a candidate before a remote description, any call after close).
+    InvalidState(String),
+    /// A parameter or description is not acceptable for this object (for example SDES
+    /// keys, a missing DTLS fingerprint, a TURN server without credentials).
+    InvalidAccess(String),
+    /// The call was valid but the operation failed (for example webrtcbin refused a
+    /// description, a candidate names an unknown media section).
+    Operation(String),
+    /// Text that does not parse: SDP, a candidate line, an ICE server URL.
+    Syntax(String),
+    /// An argument of the wrong shape (for example a configuration member out of range).
+    Type(String),
+    /// A named object does not exist.
+    NotFound(String),
+    /// The requested feature is valid but not supported by wkrtc or the installed GStreamer.
+    NotSupported(String),
+    /// A configuration change that the W3C forbids after construction.
+    InvalidModification(String),
+}
+
+impl Error {
+    /// The W3C exception name: `InvalidStateError`, `TypeError`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::InvalidState(_) => "InvalidStateError",
+            Error::InvalidAccess(_) => "InvalidAccessError",
+            Error::Operation(_) => "OperationError",
+            Error::Syntax(_) => "SyntaxError",
+            Error::Type(_) => "TypeError",
+            Error::NotFound(_) => "NotFoundError",
+            Error::NotSupported(_) => "NotSupportedError",
+            Error::InvalidModification(_) => "InvalidModificationError",
+        }
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::InvalidState(m)
+            | Error::InvalidAccess(m)
+            | Error::Operation(m)
+            | Error::Syntax(m)
+            | Error::Type(m)
+            | Error::NotFound(m)
+            | Error::NotSupported(m)
+            | Error::InvalidModification(m) => m,
+        }
+    }
+
+    pub(crate) fn closed() -> Self {
+        Error::InvalidState("the RTCPeerConnection is closed".into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name(), self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for `Result<T, wkrtc::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

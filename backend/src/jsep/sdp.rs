@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MPL-2.0
+//! SDP checks and rewrites, on gstreamer-sdp's parser.
+//!
+//! What a remote description must satisfy before it reaches webrtcbin: DTLS-SRTP keying
+//! only (RFC 8827, section 6.5: SDES `a=crypto` is refused), a usable `a=fingerprint` for
+//! every media section in use (RFC 8122), ICE credentials (RFC 8839). And the rewrites
+//! interop needs: `a=max-message-size` on data-channel sections (RFC 8841, section 6),
+//! which webrtcbin 1.22 never writes.
+
+use gst_sdp::SDPMessage;
+
+use super::Fingerprint;
+use crate::{Error, Result};
+
+/// The `a=max-message-size` wkrtc advertises: 256 KiB, what browsers send and accept.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 256 * 1024;
+
+/// A parsed SDP text.
+#[derive(Debug, Clone)]
+pub struct ParsedDescription {
+    msg: SDPMessage,
+}
+
+fn is_data_section(media: &gst_sdp::SDPMediaRef) -> bool {
+    media.media() == Some("application") && media.proto().is_some_and(|p| p.contains("SCTP"))
+}
+
+fn is_rejected(media: &gst_sdp::SDPMediaRef) -> bool {
+    media.port() == 0 && media.attribute_val("bundle-only").is_none()
+}
+
+impl ParsedDescription {
+    /// Parses SDP text. Text that is not SDP (RFC 8866, section 5: `v=0` first, then
+    /// `<type>=<value>` lines) is a `SyntaxError`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut lines = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty());
+        if lines.next() != Some("v=0") {
+            return Err(Error::Syntax("SDP must start with the line v=0".into()));
+        }
+        if let Some(bad) = lines.find(|l| {
+            let b = l.as_bytes();
+            b.len() < 2 || !b[0].is_ascii_lowercase() || b[1] != b'='
+        }) {
+            let shown: String = bad.chars().take(60).collect();
+            return Err(Error::Syntax(format!("'{shown}' is not an SDP line")));
+        }
+        if !text.lines().any(|l| l.starts_with("o=")) {
+            return Err(Error::Syntax("SDP has no o= line".into()));
+        }
+        let msg = SDPMessage::parse_buffer(text.as_bytes())
+            .map_err(|e| Error::Syntax(format!("SDP does not parse: {e}")))?;
+        Ok(Self { msg })
+    }
+
+    /// Wraps a message webrtcbin produced.
+    pub fn from_message(msg: SDPMessage) -> Self {
+        Self { msg }
+    }
+
+    /// The gstreamer-sdp message.
+    pub fn message(&self) -> &SDPMessage {
+        &self.msg
+    }
+
+    /// The SDP text.
+    pub fn to_text(&self) -> String {
+        // The message came from a successful parse or from webrtcbin, so it serialises.
+        self.msg.as_text().unwrap_or_default()
+    }
+
+    /// Checks what wkrtc demands of a remote description (see the module documentation).
+    pub fn validate_remote(&self) -> Result<()> {
+        if self.msg.attribute_val("crypto").is_some() {
+            return Err(sdes_refused());
+        }
+        let session_fingerprint = self.msg.attribute_val("fingerprint").is_some();
+        let session_ice = self.msg.attribute_val("ice-ufrag").is_some() && self.msg.attribute_val("ice-pwd").is_some();
+        for (index, media) in self.msg.medias().enumerate() {
+            if media.attribute_val("crypto").is_some() {
+                return Err(sdes_refused());
+            }
+            if is_rejected(media) {
+                continue;
+            }
+            let proto = media.proto().unwrap_or("");
+            let secure = proto.contains("DTLS") || proto.contains("TLS/RTP");
+            if !secure {
+                return Err(Error::InvalidAccess(format!(
+                    "m-line {index} uses transport '{proto}': wkrtc only carries media over DTLS-SRTP and data over DTLS/SCTP"
+                )));
+            }
+            if !session_fingerprint && media.attribute_val("fingerprint").is_none() {
+                return Err(Error::InvalidAccess(format!(
+                    "m-line {index} has no a=fingerprint: a DTLS fingerprint is required for every media section"
+                )));
+            }
+            let media_ice = media.attribute_val("ice-ufrag").is_some() && media.attribute_val("ice-pwd").is_some();
+            if !session_ice && !media_ice {
+                return Err(Error::InvalidAccess(format!("m-line {index} has no a=ice-ufrag and a=ice-pwd")));
+            }
+        }
+        self.fingerprints().map(|_| ())
+    }
+
+    /// Every usable DTLS fingerprint, session and media level. Lines with unknown hash
+    /// functions are skipped; none usable while some are present is an error.
+    pub fn fingerprints(&self) -> Result<Vec<Fingerprint>> {
+        let values = self
+            .msg
+            .attributes()
+            .chain(self.msg.medias().flat_map(|m| m.attributes()))
+            .filter(|a| a.key() == "fingerprint")
+            .filter_map(|a| a.value().map(str::to_owned))
+            .collect::<Vec<_>>();
+        let mut out = Vec::new();
+        let mut last_err = None;
+        for v in &values {
+            match Fingerprint::parse(v) {
+                Ok(fp) if !out.contains(&fp) => out.push(fp),
+                Ok(_) => {}
+                Err(e @ Error::NotSupported(_)) => last_err = Some(Error::InvalidAccess(e.message().to_owned())),
+                Err(e) => return Err(e),
+            }
+        }
+        match (out.is_empty(), last_err) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    /// The `a=mid` of each m-line, in order.
+    pub fn mids(&self) -> Vec<Option<String>> {
+        self.msg.medias().map(|m| m.attribute_val("mid").map(str::to_owned)).collect()
+    }
+
+    /// Every `a=ice-ufrag` value (session and media level).
+    pub fn ice_ufrags(&self) -> Vec<String> {
+        self.msg
+            .attribute_val("ice-ufrag")
+            .into_iter()
+            .chain(self.msg.medias().filter_map(|m| m.attribute_val("ice-ufrag")))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// True when a section carries data channels.
+    pub fn has_data_channel(&self) -> bool {
+        self.msg.medias().any(is_data_section)
+    }
+
+    /// The `a=max-message-size` of the data section; `None` when absent.
+    pub fn max_message_size(&self) -> Option<u64> {
+        self.msg
+            .medias()
+            .filter(|m| is_data_section(m))
+            .find_map(|m| m.attribute_val("max-message-size"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Adds `a=max-message-size:<size>` to every data section that lacks one.
+    pub fn add_max_message_size(&mut self, size: u64) {
+        for i in 0..self.msg.medias_len() {
+            // `i` is below medias_len(), so the section exists.
+            let Some(media) = self.msg.media_mut(i) else { continue };
+            if is_data_section(media) && !is_rejected(media) && media.attribute_val("max-message-size").is_none() {
+                media.add_attribute("max-message-size", Some(&size.to_string()));
+            }
+        }
+    }
+}
+
+fn sdes_refused() -> Error {
+    Error::InvalidAccess(
+        "SDES keying (a=crypto) is refused: wkrtc only accepts DTLS-SRTP (RFC 8827)".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const OFFER: &str = "v=0\r\n\
+o=- 1 0 IN IP4 0.0.0.0\r\n\
+s=-\r\n\
+t=0 0\r\n\
+a=group:BUNDLE 0\r\n\
+m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n\
+c=IN IP4 0.0.0.0\r\n\
+a=setup:actpass\r\n\
+a=ice-ufrag:abcd\r\n\
+a=ice-pwd:0123456789012345678901\r\n\
+a=mid:0\r\n\
+a=sctp-port:5000\r\n\
+a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:FB:34:5E:08:88:2C:2C:65:45:77:A5:68:15\r\n";
+
+    fn parsed(text: &str) -> Result<ParsedDescription> {
+        ParsedDescription::parse(text)
+    }
+
+    #[test]
+    fn a_good_offer_passes() {
+        let d = parsed(OFFER).unwrap();
+        d.validate_remote().unwrap();
+        assert_eq!(d.mids(), vec![Some("0".to_owned())]);
+        assert_eq!(d.ice_ufrags(), vec!["abcd".to_owned()]);
+        assert_eq!(d.fingerprints().unwrap().len(), 1);
+        assert!(d.has_data_channel());
+        assert_eq!(d.max_message_size(), None);
+    }
+
+    #[test]
+    fn garbage_is_a_syntax_error() {
+        for text in ["", "hello", "v=1\r\no=x\r\n", "v=0\r\nthis is not sdp\r\n", "v=0\r\ns=-\r\n", "\u{0}\u{1}binary"] {
+            assert_eq!(parsed(text).unwrap_err().name(), "SyntaxError", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn sdes_is_refused() {
+        let media = OFFER.replace("a=mid:0", "a=mid:0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
+        let err = parsed(&media).unwrap().validate_remote().unwrap_err();
+        assert_eq!(err.name(), "InvalidAccessError");
+        assert!(err.message().contains("a=crypto"));
+        let session = OFFER.replace("t=0 0", "t=0 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA");
+        assert_eq!(parsed(&session).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
+    }
+
+    #[test]
+    fn missing_fingerprint_is_refused() {
+        let text: String = OFFER.lines().filter(|l| !l.starts_with("a=fingerprint")).map(|l| format!("{l}\r\n")).collect();
+        let err = parsed(&text).unwrap().validate_remote().unwrap_err();
+        assert_eq!(err.name(), "InvalidAccessError");
+        assert!(err.message().contains("fingerprint"));
+    }
+
+    #[test]
+    fn session_level_fingerprint_is_enough() {
+        let fp: &str = OFFER.lines().find(|l| l.starts_with("a=fingerprint")).unwrap();
+        let text: String = OFFER
+            .lines()
+            .filter(|l| !l.starts_with("a=fingerprint"))
+            .map(|l| if l == "t=0 0" { format!("{l}\r\n{fp}\r\n") } else { format!("{l}\r\n") })
+            .collect();
+        parsed(&text).unwrap().validate_remote().unwrap();
+    }
+
+    #[test]
+    fn bad_fingerprint_value_and_unknown_hash() {
+        let bad = OFFER.replace("sha-256 DE:2F", "sha-256 XX:2F");
+        assert_eq!(parsed(&bad).unwrap().validate_remote().unwrap_err().name(), "SyntaxError");
+        let unknown = OFFER.replace("sha-256 DE:2F", "md5 DE:2F");
+        assert_eq!(parsed(&unknown).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
+    }
+
+    #[test]
+    fn plain_rtp_and_missing_ice_are_refused() {
+        let avp = OFFER.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=audio 9 RTP/AVP 0");
+        assert_eq!(parsed(&avp).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
+        let no_ice: String = OFFER.lines().filter(|l| !l.starts_with("a=ice-pwd")).map(|l| format!("{l}\r\n")).collect();
+        assert_eq!(parsed(&no_ice).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
+    }
+
+    #[test]
+    fn rejected_sections_are_not_checked() {
+        let text = format!("{OFFER}m=audio 0 RTP/AVP 0\r\na=mid:1\r\n");
+        parsed(&text).unwrap().validate_remote().unwrap();
+    }
+
+    #[test]
+    fn max_message_size_is_added_once() {
+        let mut d = parsed(OFFER).unwrap();
+        d.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
+        d.add_max_message_size(1);
+        assert_eq!(d.max_message_size(), Some(DEFAULT_MAX_MESSAGE_SIZE));
+        let text = d.to_text();
+        assert_eq!(text.matches("a=max-message-size:262144").count(), 1);
+        assert_eq!(parsed(&text).unwrap().max_message_size(), Some(DEFAULT_MAX_MESSAGE_SIZE));
+    }
+}

@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `RTCPeerConnection` (<https://w3c.github.io/webrtc-pc/#interface-definition>).
+//!
+//! Every SDP operation goes through the operations chain
+//! (<https://w3c.github.io/webrtc-pc/#operations-chain>): it is queued when called and runs
+//! on the wkrtc worker thread after the previous one finished, so callers get W3C ordering
+//! whatever executor they await on. webrtcbin's signals arrive on its own threads and are
+//! turned into [`Event`]s, in order, on one channel.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures::FutureExt;
+
+use crate::configuration::EngineIceServers;
+use crate::data_channel::{DataChannel, DataChannelInit};
+use crate::engine::dtls::{FingerprintGate, Verdict};
+use crate::engine::session::{Session, SessionSignal, Sink};
+use crate::engine::{self, CAT};
+use crate::jsep::{CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::{Configuration, Error, Result, Settings};
+
+/// How long one webrtcbin call in an operation may take before it is an `OperationError`.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// RFC 8841, section 6: the message size to assume when the peer gives no max-message-size.
+const MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE: u64 = 65536;
+
+/// `RTCIceGatheringState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IceGatheringState {
+    /// Nothing gathered yet.
+    New,
+    /// Gathering.
+    Gathering,
+    /// Done.
+    Complete,
+}
+
+/// `RTCIceConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IceConnectionState {
+    /// No checks yet.
+    New,
+    /// Checking candidate pairs.
+    Checking,
+    /// A usable pair was found.
+    Connected,
+    /// Checks finished.
+    Completed,
+    /// Connectivity was lost.
+    Disconnected,
+    /// No pair works.
+    Failed,
+    /// The connection is closed.
+    Closed,
+}
+
+/// `RTCPeerConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE or DTLS under way.
+    Connecting,
+    /// ICE and DTLS connected.
+    Connected,
+    /// Connectivity was lost.
+    Disconnected,
+    /// ICE or DTLS failed (including a certificate that does not match the fingerprint).
+    Failed,
+    /// The connection is closed.
+    Closed,
+}
+
+/// `RTCDtlsTransportState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsTransportState {
+    /// Not started.
+    New,
+    /// Handshake under way.
+    Connecting,
+    /// Handshake done and the peer certificate verified.
+    Connected,
+    /// Closed.
+    Closed,
+    /// Failed.
+    Failed,
+}
+
+/// What a peer connection reports, in order.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceConnectionState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// The DTLS transport's `statechange`.
+    DtlsStateChange(DtlsTransportState),
+    /// `icecandidate`; `None` once gathering is complete (the W3C's null candidate).
+    IceCandidate(Option<IceCandidate>),
+    /// `icecandidateerror`: a configured STUN or TURN server gave no candidate.
+    IceCandidateError {
+        /// The server's URL as configured.
+        url: String,
+        /// 701: no host candidate could reach the server (W3C).
+        error_code: u16,
+        /// What went wrong.
+        error_text: String,
+    },
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `datachannel`: the peer opened a channel.
+    DataChannel(DataChannel),
+}
+
+/// `RTCOfferOptions`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OfferOptions {
+    /// Generate new ICE credentials.
+    pub ice_restart: bool,
+}
+
+type Op = Box<dyn FnOnce(Arc<Inner>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+struct Inner {
+    config: Configuration,
+    servers: EngineIceServers,
+    settings: Settings,
+    events: flume::Sender<Event>,
+    receiver: flume::Receiver<Event>,
+    ops: flume::Sender<Op>,
+    /// The peer's max-message-size, read by every data channel's `send`.
+    max_message_size: Arc<AtomicU64>,
+    state: Mutex<State>,
+}
+
+struct State {
+    jsep: Jsep,
+    session: Option<Arc<Session>>,
+    /// Bumped when the session is rebuilt: signals of an older session are ignored.
+    generation: u64,
+    gate: Arc<FingerprintGate>,
+    /// The mids of the local description webrtcbin has, to label its candidates.
+    local_mids: Vec<Option<String>>,
+    ice_gathering: IceGatheringState,
+    ice_connection: IceConnectionState,
+    connection: PeerConnectionState,
+    dtls: DtlsTransportState,
+    negotiation_needed_pending: bool,
+    /// Every channel, local or remote, to close them with the connection.
+    channels: Vec<DataChannel>,
+    /// Locally created channels not negotiated yet, to recreate after a rollback.
+    unnegotiated: Vec<(DataChannel, String, DataChannelInit)>,
+    gathered_srflx: bool,
+    gathered_relay: bool,
+    closed: bool,
+    failed: Option<String>,
+}
+
+impl State {
+    /// The W3C's "check if negotiation is needed", for what wkrtc negotiates: a local data
+    /// channel exists and no data section has been negotiated yet. webrtcbin 1.22 raises
+    /// negotiation-needed more often than that (on the answerer, for example).
+    fn needs_negotiation(&self) -> bool {
+        !self.unnegotiated.is_empty() && !self.data_negotiated()
+    }
+
+    /// True once the current local description has a data section.
+    fn data_negotiated(&self) -> bool {
+        self.jsep.current_local_description().is_some_and(|d| d.sdp.contains("\nm=application"))
+    }
+}
+
+/// `RTCPeerConnection` on one webrtcbin.
+///
+/// Dropping it closes the connection.
+pub struct PeerConnection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection").field("signaling_state", &self.signaling_state()).field("connection_state", &self.connection_state()).finish()
+    }
+}
+
+impl PeerConnection {
+    /// A connection with default [`Settings`].
+    pub fn new(config: Configuration) -> Result<Self> {
+        Self::with_settings(config, Settings::default())
+    }
+
+    /// A connection with explicit engine settings.
+    ///
+    /// Errors: the configuration's (`SyntaxError`, `InvalidAccessError`, `NotSupportedError`),
+    /// and `NotSupportedError` when GStreamer lacks a required plugin.
+    pub fn with_settings(config: Configuration, settings: Settings) -> Result<Self> {
+        engine::init()?;
+        let servers = config.validate()?;
+        let (events, receiver) = flume::unbounded();
+        let (ops, ops_rx) = flume::unbounded::<Op>();
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            config,
+            servers,
+            settings,
+            events,
+            receiver,
+            ops,
+            max_message_size: Arc::new(AtomicU64::new(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE)),
+            state: Mutex::new(State {
+                jsep: Jsep::new(),
+                session: None,
+                generation: 0,
+                gate: make_gate(weak.clone(), 0),
+                local_mids: Vec::new(),
+                ice_gathering: IceGatheringState::New,
+                ice_connection: IceConnectionState::New,
+                connection: PeerConnectionState::New,
+                dtls: DtlsTransportState::New,
+                negotiation_needed_pending: false,
+                channels: Vec::new(),
+                unnegotiated: Vec::new(),
+                gathered_srflx: false,
+                gathered_relay: false,
+                closed: false,
+                failed: None,
+            }),
+        });
+        let session = {
+            let st = inner.lock();
+            inner.new_session(0, &st.gate)?
+        };
+        inner.lock().session = Some(Arc::new(session));
+
+        let weak = Arc::downgrade(&inner);
+        engine::worker()?.spawn(async move {
+            while let Ok(op) = ops_rx.recv_async().await {
+                let Some(inner) = weak.upgrade() else { break };
+                op(inner).await;
+            }
+        });
+        Ok(Self { inner })
+    }
+
+    /// The connection's events, in order. Clones of the receiver share one queue.
+    pub fn events(&self) -> flume::Receiver<Event> {
+        self.inner.receiver.clone()
+    }
+
+    /// Queues `f` on the operations chain; the returned future resolves with its result.
+    fn chain<T, F, Fut>(&self, f: F) -> impl Future<Output = Result<T>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let (tx, rx) = flume::bounded(1);
+        let op: Op = Box::new(move |inner| {
+            Box::pin(async move {
+                let result = AssertUnwindSafe(f(inner)).catch_unwind().await.unwrap_or_else(|panic| {
+                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+                    Err(Error::Operation(format!("internal error in wkrtc: {}", what.unwrap_or_default())))
+                });
+                let _ = tx.send(result);
+            })
+        });
+        let queued = !self.inner.lock().closed && self.inner.ops.send(op).is_ok();
+        async move {
+            if !queued {
+                return Err(Error::closed());
+            }
+            rx.recv_async().await.unwrap_or_else(|_| Err(Error::closed()))
+        }
+    }
+
+    /// `createOffer`.
+    pub fn create_offer(&self, options: OfferOptions) -> impl Future<Output = Result<SessionDescription>> + Send + 'static {
+        self.chain(move |inner| async move { inner.create_offer(options).await })
+    }
+
+    /// `createAnswer`.
+    pub fn create_answer(&self) -> impl Future<Output = Result<SessionDescription>> + Send + 'static {
+        self.chain(|inner| async move { inner.create_answer().await })
+    }
+
+    /// `setLocalDescription`; `None` creates the offer or answer the state calls for.
+    pub fn set_local_description(&self, desc: Option<SessionDescription>) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.chain(move |inner| async move { inner.set_local_description(desc).await })
+    }
+
+    /// `setRemoteDescription`.
+    pub fn set_remote_description(&self, desc: SessionDescription) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.chain(move |inner| async move { inner.set_remote_description(desc).await })
+    }
+
+    /// `addIceCandidate`; `None` (or an empty candidate) is end-of-candidates.
+    pub fn add_ice_candidate(&self, candidate: Option<IceCandidate>) -> impl Future<Output = Result<()>> + Send + 'static {
+        let early = match &candidate {
+            Some(c) if c.sdp_mid.is_none() && c.sdp_mline_index.is_none() && !c.is_end_of_candidates() => {
+                Some(Error::Type("a candidate needs sdpMid or sdpMLineIndex".into()))
+            }
+            _ => None,
+        };
+        let queued = self.chain(move |inner| async move {
+            match early {
+                Some(e) => Err(e),
+                None => inner.add_ice_candidate(candidate),
+            }
+        });
+        queued
+    }
+
+    /// `restartIce`: the next offer will carry new ICE credentials.
+    pub fn restart_ice(&self) -> Result<()> {
+        Err(Error::NotSupported("ICE restart is not implemented yet".into()))
+    }
+
+    /// `createDataChannel`.
+    pub fn create_data_channel(&self, label: &str, init: DataChannelInit) -> Result<DataChannel> {
+        init.validate(label)?;
+        let session = self.inner.live_session()?;
+        let channel = session.create_data_channel(label, init.to_structure())?;
+        let dc = DataChannel::wrap(channel, self.inner.max_message_size.clone());
+        let mut st = self.inner.lock();
+        st.channels.push(dc.clone());
+        if !st.data_negotiated() {
+            st.unnegotiated.push((dc.clone(), label.to_owned(), init));
+        }
+        Ok(dc)
+    }
+
+    /// `close`: stops everything at once; fires no events (W3C).
+    pub fn close(&self) {
+        let (session, channels) = {
+            let mut st = self.inner.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.jsep.close();
+            st.ice_connection = IceConnectionState::Closed;
+            st.connection = PeerConnectionState::Closed;
+            st.dtls = DtlsTransportState::Closed;
+            st.unnegotiated.clear();
+            (st.session.take(), std::mem::take(&mut st.channels))
+        };
+        for dc in channels {
+            dc.mark_closed(false);
+        }
+        if let Some(session) = session {
+            session.stop();
+        }
+        gst::debug!(CAT, "peer connection closed");
+    }
+
+    /// `signalingState`.
+    pub fn signaling_state(&self) -> SignalingState {
+        self.inner.lock().jsep.state()
+    }
+    /// `iceGatheringState`.
+    pub fn ice_gathering_state(&self) -> IceGatheringState {
+        self.inner.lock().ice_gathering
+    }
+    /// `iceConnectionState`.
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        self.inner.lock().ice_connection
+    }
+    /// `connectionState`.
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.inner.lock().connection
+    }
+    /// `localDescription`.
+    pub fn local_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.local_description().cloned()
+    }
+    /// `remoteDescription`.
+    pub fn remote_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.remote_description().cloned()
+    }
+    /// `currentLocalDescription`.
+    pub fn current_local_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.current_local_description().cloned()
+    }
+    /// `pendingLocalDescription`.
+    pub fn pending_local_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.pending_local_description().cloned()
+    }
+    /// `currentRemoteDescription`.
+    pub fn current_remote_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.current_remote_description().cloned()
+    }
+    /// `pendingRemoteDescription`.
+    pub fn pending_remote_description(&self) -> Option<SessionDescription> {
+        self.inner.lock().jsep.pending_remote_description().cloned()
+    }
+    /// `canTrickleIceCandidates`: unknown (`None`) until a remote description is set.
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        let st = self.inner.lock();
+        st.jsep.remote_description().map(|d| d.sdp.lines().any(|l| l.starts_with("a=ice-options:") && l.contains("trickle")))
+    }
+    /// `getConfiguration`.
+    pub fn configuration(&self) -> Configuration {
+        self.inner.config.clone()
+    }
+}
+
+impl Drop for PeerConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn make_gate(weak: Weak<Inner>, generation: u64) -> Arc<FingerprintGate> {
+    FingerprintGate::new(move |verdict| {
+        if let Some(inner) = weak.upgrade() {
+            match verdict {
+                // States that waited for the certificate check are read again.
+                Verdict::Verified => inner.later(move |inner| inner.refresh_transport_states(generation)),
+                Verdict::Rejected(reason) => inner.fail_later(generation, reason),
+            }
+        }
+    })
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // State is only mutated in short sections without calls out; a poisoned lock still
+        // holds consistent data.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, event: Event) {
+        gst::trace!(CAT, "event {:?}", event);
+        let _ = self.events.send(event);
+    }
+
+    fn new_session(self: &Arc<Self>, generation: u64, gate: &Arc<FingerprintGate>) -> Result<Session> {
+        let weak = Arc::downgrade(self);
+        let sink: Sink = Arc::new(move |signal| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_signal(generation, signal);
+            }
+        });
+        Session::new(&self.config, &self.servers, &self.settings, gate, sink)
+    }
+
+    /// The session, unless the connection is closed or failed.
+    fn live_session(&self) -> Result<Arc<Session>> {
+        let st = self.lock();
+        if st.closed {
+            return Err(Error::closed());
+        }
+        if let Some(reason) = &st.failed {
+            return Err(Error::InvalidState(format!("the connection has failed: {reason}")));
+        }
+        st.session.clone().ok_or_else(Error::closed)
+    }
+
+    /// Runs a state check and returns the session to act on.
+    fn checked(&self, check: impl FnOnce(&Jsep) -> Result<()>) -> Result<Arc<Session>> {
+        let session = self.live_session()?;
+        check(&self.lock().jsep)?;
+        Ok(session)
+    }
+
+    async fn create_offer(self: &Arc<Self>, options: OfferOptions) -> Result<SessionDescription> {
+        if options.ice_restart {
+            return Err(Error::NotSupported("ICE restart is not implemented yet".into()));
+        }
+        let session = self.checked(Jsep::check_create_offer)?;
+        let msg = engine::bounded("create-offer", OPERATION_TIMEOUT, session.create_offer()).await?;
+        Ok(SessionDescription::offer(self.rewrite_local(msg)))
+    }
+
+    async fn create_answer(self: &Arc<Self>) -> Result<SessionDescription> {
+        let session = self.checked(Jsep::check_create_answer)?;
+        let msg = engine::bounded("create-answer", OPERATION_TIMEOUT, session.create_answer()).await?;
+        Ok(SessionDescription::answer(self.rewrite_local(msg)))
+    }
+
+    /// The rewrites every local description gets.
+    fn rewrite_local(&self, msg: gst_sdp::SDPMessage) -> String {
+        let mut parsed = ParsedDescription::from_message(msg);
+        parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
+        parsed.to_text()
+    }
+
+    async fn set_local_description(self: &Arc<Self>, desc: Option<SessionDescription>) -> Result<()> {
+        let desc = match desc {
+            Some(d) => d,
+            None => {
+                let t = self.lock().jsep.implicit_local_type()?;
+                match t {
+                    SdpType::Offer => self.create_offer(OfferOptions::default()).await?,
+                    _ => self.create_answer().await?,
+                }
+            }
+        };
+        let t = desc.sdp_type;
+        if t == SdpType::Rollback {
+            return self.rollback(Side::Local).await;
+        }
+        let session = self.checked(|j| j.next_state(Side::Local, t).map(|_| ()))?;
+        let mut parsed = ParsedDescription::parse(&desc.sdp)?;
+        parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
+        self.lock().local_mids = parsed.mids();
+        let text = parsed.to_text();
+        engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, parsed.message().to_owned())).await?;
+        self.applied(Side::Local, SessionDescription::new(t, text))
+    }
+
+    async fn set_remote_description(self: &Arc<Self>, desc: SessionDescription) -> Result<()> {
+        let t = desc.sdp_type;
+        if t == SdpType::Rollback {
+            return self.rollback(Side::Remote).await;
+        }
+        self.live_session()?;
+        let parsed = ParsedDescription::parse(&desc.sdp)?;
+        parsed.validate_remote()?;
+        let fingerprints = parsed.fingerprints()?;
+        if self.lock().jsep.needs_implicit_rollback(Side::Remote, t) {
+            gst::debug!(CAT, "remote offer in have-local-offer: implicit rollback");
+            self.rollback(Side::Local).await?;
+        }
+        let session = self.checked(|j| j.next_state(Side::Remote, t).map(|_| ()))?;
+        engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, parsed.message().to_owned())).await?;
+        if parsed.has_data_channel() {
+            let size = parsed.max_message_size().unwrap_or(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE);
+            self.max_message_size.store(size, Ordering::Relaxed);
+        }
+        self.lock().gate.set_expected(fingerprints);
+        self.applied(Side::Remote, desc)
+    }
+
+    /// Records a description webrtcbin accepted and reports what changed.
+    fn applied(&self, side: Side, desc: SessionDescription) -> Result<()> {
+        let t = desc.sdp_type;
+        let (before, after, negotiation_needed) = {
+            let mut st = self.lock();
+            let before = st.jsep.state();
+            let after = st.jsep.apply(side, desc)?;
+            if st.data_negotiated() {
+                st.unnegotiated.clear();
+            }
+            let nn = after == SignalingState::Stable && std::mem::take(&mut st.negotiation_needed_pending);
+            (before, after, nn)
+        };
+        if before != after {
+            self.emit(Event::SignalingStateChange(after));
+        }
+        if negotiation_needed {
+            self.emit(Event::NegotiationNeeded);
+        }
+        Ok(())
+    }
+
+    /// Rolls back the pending offer. webrtcbin 1.22 refuses rollbacks, so before the first
+    /// completed negotiation wkrtc replaces the webrtcbin with a fresh one (recreating the
+    /// data channels made so far); after it, a rollback is an `OperationError`.
+    async fn rollback(self: &Arc<Self>, side: Side) -> Result<()> {
+        let old = self.checked(|j| j.next_state(side, SdpType::Rollback).map(|_| ()))?;
+        let (generation, channels) = {
+            let st = self.lock();
+            if st.jsep.has_negotiated() {
+                return Err(Error::Operation(
+                    "rollback of a renegotiation is not supported: webrtcbin 1.22 cannot undo an applied description".into(),
+                ));
+            }
+            (st.generation + 1, st.unnegotiated.clone())
+        };
+        let gate = make_gate(Arc::downgrade(self), generation);
+        let session = Arc::new(self.new_session(generation, &gate)?);
+        for (dc, label, init) in &channels {
+            dc.bind(session.create_data_channel(label, init.to_structure())?);
+        }
+        let reset = {
+            let mut st = self.lock();
+            st.generation = generation;
+            st.gate = gate;
+            st.session = Some(session);
+            st.local_mids.clear();
+            st.gathered_srflx = false;
+            st.gathered_relay = false;
+            let reset = (st.ice_gathering != IceGatheringState::New, st.ice_connection != IceConnectionState::New);
+            st.ice_gathering = IceGatheringState::New;
+            st.ice_connection = IceConnectionState::New;
+            st.connection = PeerConnectionState::New;
+            st.dtls = DtlsTransportState::New;
+            reset
+        };
+        old.stop();
+        gst::debug!(CAT, "rolled back by replacing webrtcbin (generation {})", generation);
+        if reset.0 {
+            self.emit(Event::IceGatheringStateChange(IceGatheringState::New));
+        }
+        if reset.1 {
+            self.emit(Event::IceConnectionStateChange(IceConnectionState::New));
+        }
+        self.applied(side, SessionDescription::rollback())
+    }
+
+    fn add_ice_candidate(self: &Arc<Self>, candidate: Option<IceCandidate>) -> Result<()> {
+        let session = self.live_session()?;
+        let remote = self.lock().jsep.remote_description().cloned();
+        let remote = remote.ok_or_else(|| Error::InvalidState("addIceCandidate before a remote description".into()))?;
+        let Some(candidate) = candidate else { return Ok(()) };
+        let parsed = ParsedDescription::parse(&remote.sdp)?;
+        match candidate.route(&parsed)? {
+            CandidateRoute::Candidate { mline, line } => session.add_ice_candidate(mline, &line),
+            CandidateRoute::EndOfCandidates { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the worker thread, outside any GStreamer callback.
+    fn later(self: &Arc<Self>, f: impl FnOnce(&Arc<Inner>) + Send + 'static) {
+        let weak = Arc::downgrade(self);
+        match engine::worker() {
+            Ok(ctx) => ctx.invoke(move || {
+                if let Some(inner) = weak.upgrade() {
+                    f(&inner);
+                }
+            }),
+            Err(e) => gst::error!(CAT, "no worker thread: {}", e),
+        }
+    }
+
+    /// Ends the session after a fatal error, from any thread.
+    fn fail_later(self: &Arc<Self>, generation: u64, reason: String) {
+        self.later(move |inner| inner.fail(generation, reason));
+    }
+
+    /// Feeds the current DTLS and connection states through [`Self::on_signal`] again.
+    fn refresh_transport_states(self: &Arc<Self>, generation: u64) {
+        let Some(session) = self.lock().session.clone() else { return };
+        if let Some(dtls) = session.dtls_state() {
+            self.on_signal(generation, SessionSignal::DtlsTransportState(dtls));
+        }
+        self.on_signal(generation, SessionSignal::ConnectionState(session.connection_state()));
+    }
+
+    fn fail(&self, generation: u64, reason: String) {
+        let (session, channels, events) = {
+            let mut st = self.lock();
+            if st.closed || st.generation != generation || st.failed.is_some() {
+                return;
+            }
+            gst::warning!(CAT, "connection failed: {}", reason);
+            st.failed = Some(reason);
+            let mut events = Vec::new();
+            if st.dtls != DtlsTransportState::Failed {
+                st.dtls = DtlsTransportState::Failed;
+                events.push(Event::DtlsStateChange(DtlsTransportState::Failed));
+            }
+            if st.connection != PeerConnectionState::Failed {
+                st.connection = PeerConnectionState::Failed;
+                events.push(Event::ConnectionStateChange(PeerConnectionState::Failed));
+            }
+            (st.session.clone(), std::mem::take(&mut st.channels), events)
+        };
+        if let Some(session) = session {
+            session.stop();
+        }
+        for dc in channels {
+            dc.mark_closed(true);
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    fn on_signal(self: &Arc<Self>, generation: u64, signal: SessionSignal) {
+        let mut st = self.lock();
+        if st.closed || st.generation != generation {
+            return;
+        }
+        match signal {
+            SessionSignal::IceCandidate { mline, candidate } => {
+                let sdp_mid = st.local_mids.get(mline as usize).cloned().flatten();
+                st.gathered_srflx |= candidate.contains(" typ srflx");
+                st.gathered_relay |= candidate.contains(" typ relay");
+                drop(st);
+                self.emit(Event::IceCandidate(Some(IceCandidate::new(candidate, sdp_mid, Some(mline)))));
+            }
+            SessionSignal::IceGatheringState(s) => {
+                let s = match s {
+                    gst_webrtc::WebRTCICEGatheringState::Gathering => IceGatheringState::Gathering,
+                    gst_webrtc::WebRTCICEGatheringState::Complete => IceGatheringState::Complete,
+                    _ => IceGatheringState::New,
+                };
+                if st.ice_gathering == s {
+                    return;
+                }
+                st.ice_gathering = s;
+                let mut errors = Vec::new();
+                if s == IceGatheringState::Complete {
+                    if let Some(stun) = self.servers.stun.as_ref().filter(|_| !st.gathered_srflx) {
+                        errors.push(stun.clone());
+                    }
+                    if !st.gathered_relay {
+                        errors.extend(self.servers.turn.iter().map(|t| redact(t)));
+                    }
+                }
+                drop(st);
+                self.emit(Event::IceGatheringStateChange(s));
+                for url in errors {
+                    self.emit(Event::IceCandidateError { url, error_code: 701, error_text: "the server gave no candidate".into() });
+                }
+                if s == IceGatheringState::Complete {
+                    self.emit(Event::IceCandidate(None));
+                }
+            }
+            SessionSignal::IceTransportState(s) => {
+                use gst_webrtc::WebRTCICEConnectionState as G;
+                let s = match s {
+                    G::New => IceConnectionState::New,
+                    G::Checking => IceConnectionState::Checking,
+                    G::Connected => IceConnectionState::Connected,
+                    G::Completed => IceConnectionState::Completed,
+                    G::Failed => IceConnectionState::Failed,
+                    G::Disconnected => IceConnectionState::Disconnected,
+                    G::Closed => IceConnectionState::Closed,
+                    _ => return,
+                };
+                if st.ice_connection == s {
+                    return;
+                }
+                st.ice_connection = s;
+                let session = st.session.clone();
+                drop(st);
+                self.emit(Event::IceConnectionStateChange(s));
+                if matches!(s, IceConnectionState::Connected | IceConnectionState::Completed) {
+                    // Setting the agent's property from its own signal thread could re-enter
+                    // libnice: defer to the worker.
+                    let pacing = self.settings.connected_pacing;
+                    if let (Some(session), Ok(ctx)) = (session, engine::worker()) {
+                        ctx.invoke(move || session.set_pacing(pacing));
+                    }
+                }
+            }
+            SessionSignal::DtlsTransportState(s) => {
+                use gst_webrtc::WebRTCDTLSTransportState as G;
+                let s = match s {
+                    G::New => DtlsTransportState::New,
+                    G::Connecting => DtlsTransportState::Connecting,
+                    G::Connected if st.gate.passes() => DtlsTransportState::Connected,
+                    G::Connected => return,
+                    G::Closed => DtlsTransportState::Closed,
+                    G::Failed => DtlsTransportState::Failed,
+                    _ => return,
+                };
+                if st.dtls == s || st.failed.is_some() {
+                    return;
+                }
+                st.dtls = s;
+                drop(st);
+                self.emit(Event::DtlsStateChange(s));
+            }
+            SessionSignal::ConnectionState(s) => {
+                use gst_webrtc::WebRTCPeerConnectionState as G;
+                let s = match s {
+                    G::New => PeerConnectionState::New,
+                    G::Connecting => PeerConnectionState::Connecting,
+                    G::Connected if st.gate.passes() => PeerConnectionState::Connected,
+                    // Connected at the DTLS level without a verified certificate is not
+                    // connected for wkrtc: the gate decides.
+                    G::Connected => return,
+                    G::Disconnected => PeerConnectionState::Disconnected,
+                    G::Failed => PeerConnectionState::Failed,
+                    G::Closed => PeerConnectionState::Closed,
+                    _ => return,
+                };
+                if st.connection == s || st.failed.is_some() {
+                    return;
+                }
+                st.connection = s;
+                drop(st);
+                self.emit(Event::ConnectionStateChange(s));
+            }
+            SessionSignal::NegotiationNeeded => {
+                drop(st);
+                // Queued on the chain so it fires only when no operation is running.
+                let (tx, _rx) = flume::bounded::<()>(1);
+                let op: Op = Box::new(move |inner| {
+                    Box::pin(async move {
+                        let fire = {
+                            let mut st = inner.lock();
+                            if st.closed || !st.needs_negotiation() {
+                                false
+                            } else if st.jsep.state() == SignalingState::Stable {
+                                true
+                            } else {
+                                st.negotiation_needed_pending = true;
+                                false
+                            }
+                        };
+                        if fire {
+                            inner.emit(Event::NegotiationNeeded);
+                        }
+                        let _ = tx.send(());
+                    })
+                });
+                let _ = self.ops.send(op);
+            }
+            SessionSignal::DataChannel(ch) => {
+                let dc = DataChannel::wrap(ch, self.max_message_size.clone());
+                st.channels.push(dc.clone());
+                drop(st);
+                self.emit(Event::DataChannel(dc));
+            }
+            SessionSignal::Fatal(reason) => {
+                drop(st);
+                self.fail_later(generation, reason);
+            }
+        }
+    }
+}
+
+/// A TURN URI without its credentials, for events and logs.
+fn redact(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}{}", &uri[..s + 3], &uri[at + 1..]),
+        _ => uri.to_owned(),
+    }
+}
