@@ -543,7 +543,6 @@ impl Inner {
 
     /// Records a description webrtcbin accepted and reports what changed.
     fn applied(&self, side: Side, desc: SessionDescription) -> Result<()> {
-        let t = desc.sdp_type;
         let (before, after, negotiation_needed) = {
             let mut st = self.lock();
             let before = st.jsep.state();
