@@ -156,6 +156,8 @@ struct State {
     connection: PeerConnectionState,
     dtls: DtlsTransportState,
     negotiation_needed_pending: bool,
+    /// A local data channel exists, so the session needs a data section.
+    wants_data_section: bool,
     /// Every channel, local or remote, to close them with the connection.
     channels: Vec<DataChannel>,
     /// Locally created channels not negotiated yet, to recreate after a rollback.
@@ -171,7 +173,7 @@ impl State {
     /// channel exists and no data section has been negotiated yet. webrtcbin 1.22 raises
     /// negotiation-needed more often than that (on the answerer, for example).
     fn needs_negotiation(&self) -> bool {
-        !self.unnegotiated.is_empty() && !self.data_negotiated()
+        self.wants_data_section && !self.data_negotiated()
     }
 
     /// True once the current local description has a data section.
@@ -227,6 +229,7 @@ impl PeerConnection {
                 connection: PeerConnectionState::New,
                 dtls: DtlsTransportState::New,
                 negotiation_needed_pending: false,
+                wants_data_section: false,
                 channels: Vec::new(),
                 unnegotiated: Vec::new(),
                 gathered_srflx: false,
@@ -328,12 +331,17 @@ impl PeerConnection {
     pub fn create_data_channel(&self, label: &str, init: DataChannelInit) -> Result<DataChannel> {
         init.validate(label)?;
         let session = self.inner.live_session()?;
+        let first = !std::mem::replace(&mut self.inner.lock().wants_data_section, true);
         let channel = session.create_data_channel(label, init.to_structure())?;
         let dc = DataChannel::wrap(channel, self.inner.max_message_size.clone());
         let mut st = self.inner.lock();
         st.channels.push(dc.clone());
         if !st.data_negotiated() {
             st.unnegotiated.push((dc.clone(), label.to_owned(), init));
+        }
+        drop(st);
+        if first {
+            self.inner.check_negotiation();
         }
         Ok(dc)
     }
@@ -543,6 +551,7 @@ impl Inner {
 
     /// Records a description webrtcbin accepted and reports what changed.
     fn applied(&self, side: Side, desc: SessionDescription) -> Result<()> {
+        let rollback = desc.sdp_type == SdpType::Rollback;
         let (before, after, negotiation_needed) = {
             let mut st = self.lock();
             let before = st.jsep.state();
@@ -550,7 +559,10 @@ impl Inner {
             if st.data_negotiated() {
                 st.unnegotiated.clear();
             }
-            let nn = after == SignalingState::Stable && std::mem::take(&mut st.negotiation_needed_pending);
+            // Back in stable, the W3C updates the negotiation-needed flag: a rolled-back offer
+            // leaves the data channels still to negotiate.
+            let pending = std::mem::take(&mut st.negotiation_needed_pending);
+            let nn = after == SignalingState::Stable && (pending || rollback) && st.needs_negotiation();
             (before, after, nn)
         };
         if before != after {
@@ -618,6 +630,31 @@ impl Inner {
             CandidateRoute::EndOfCandidates { .. } => {}
         }
         Ok(())
+    }
+
+    /// The W3C's "update the negotiation-needed flag", queued on the operations chain so
+    /// that it runs when no operation is in progress: fires `negotiationneeded` in stable,
+    /// or remembers it until the state returns to stable.
+    fn check_negotiation(&self) {
+        let op: Op = Box::new(move |inner| {
+            Box::pin(async move {
+                let fire = {
+                    let mut st = inner.lock();
+                    if st.closed || !st.needs_negotiation() {
+                        false
+                    } else if st.jsep.state() == SignalingState::Stable {
+                        true
+                    } else {
+                        st.negotiation_needed_pending = true;
+                        false
+                    }
+                };
+                if fire {
+                    inner.emit(Event::NegotiationNeeded);
+                }
+            })
+        });
+        let _ = self.ops.send(op);
     }
 
     /// Runs `f` on the worker thread, outside any GStreamer callback.
@@ -786,29 +823,9 @@ impl Inner {
                 self.emit(Event::ConnectionStateChange(s));
             }
             SessionSignal::NegotiationNeeded => {
-                drop(st);
-                // Queued on the chain so it fires only when no operation is running.
-                let (tx, _rx) = flume::bounded::<()>(1);
-                let op: Op = Box::new(move |inner| {
-                    Box::pin(async move {
-                        let fire = {
-                            let mut st = inner.lock();
-                            if st.closed || !st.needs_negotiation() {
-                                false
-                            } else if st.jsep.state() == SignalingState::Stable {
-                                true
-                            } else {
-                                st.negotiation_needed_pending = true;
-                                false
-                            }
-                        };
-                        if fire {
-                            inner.emit(Event::NegotiationNeeded);
-                        }
-                        let _ = tx.send(());
-                    })
-                });
-                let _ = self.ops.send(op);
+                // webrtcbin 1.22 raises it once at start-up and then only on changes of its
+                // own rough check; wkrtc runs the W3C's check itself (see check_negotiation).
+                gst::trace!(CAT, "ignoring webrtcbin's negotiation-needed");
             }
             SessionSignal::DataChannel(ch) => {
                 let dc = DataChannel::wrap(ch, self.max_message_size.clone());

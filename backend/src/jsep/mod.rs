@@ -2,8 +2,9 @@
 //! JSEP, the pure half of a peer connection: the signaling-state machine, SDP checks and
 //! rewrites, fingerprints and candidate routing.
 //!
-//! Nothing here touches GStreamer's pipeline, a clock or a thread: data in, data out. The
-//! SDP parser is gstreamer-sdp's, which is a plain library.
+//! Nothing here touches a pipeline, a clock or a thread: data in, data out. The SDP parser
+//! is gstreamer-sdp's, a plain library (gstreamer-rs only asks that GStreamer be
+//! initialised before it is called).
 
 mod candidate;
 mod fingerprint;

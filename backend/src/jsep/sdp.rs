@@ -12,8 +12,15 @@ use gst_sdp::SDPMessage;
 use super::Fingerprint;
 use crate::{Error, Result};
 
-/// The `a=max-message-size` wkrtc advertises: 256 KiB, what browsers send and accept.
-pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 256 * 1024;
+/// The `a=max-message-size` wkrtc advertises: 64 KiB, the largest message webrtcbin 1.22
+/// receives whole.
+///
+/// Its SCTP receiver ignores usrsctp's end-of-record flag: a message past usrsctp's partial
+/// delivery point (about 65 KB) reaches the application as several messages (measured: a
+/// 256 KiB message arrives as 66304 + 66304 + 66304 + 63232 bytes). Advertising more would
+/// invite peers to send messages wkrtc would corrupt. Sending is not limited by this: wkrtc
+/// sends up to the peer's own `a=max-message-size` (256 KiB to Chromium).
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 64 * 1024;
 
 /// A parsed SDP text.
 #[derive(Debug, Clone)]
@@ -47,6 +54,8 @@ impl ParsedDescription {
         if !text.lines().any(|l| l.starts_with("o=")) {
             return Err(Error::Syntax("SDP has no o= line".into()));
         }
+        // gstreamer-rs checks that GStreamer is initialised before any call into libgstsdp.
+        gst::init().map_err(|e| Error::NotSupported(format!("GStreamer does not initialise: {e}")))?;
         let msg = SDPMessage::parse_buffer(text.as_bytes())
             .map_err(|e| Error::Syntax(format!("SDP does not parse: {e}")))?;
         Ok(Self { msg })
@@ -273,7 +282,7 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         d.add_max_message_size(1);
         assert_eq!(d.max_message_size(), Some(DEFAULT_MAX_MESSAGE_SIZE));
         let text = d.to_text();
-        assert_eq!(text.matches("a=max-message-size:262144").count(), 1);
+        assert_eq!(text.matches("a=max-message-size:65536").count(), 1);
         assert_eq!(parsed(&text).unwrap().max_message_size(), Some(DEFAULT_MAX_MESSAGE_SIZE));
     }
 }
