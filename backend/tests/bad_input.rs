@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Bad input from a page, the network or the embedder: every case gives the W3C's error
+//! type, and the process (and even the same connection) goes on serving.
+
+mod common;
+use common::*;
+use wkrtc::{Configuration, DataChannelInit, IceCandidate, IceServer, OfferOptions, PeerConnection, SdpType, SessionDescription, Settings};
+
+const CANDIDATE: &str = "candidate:1 1 UDP 2122252543 127.0.0.1 40000 typ host";
+
+fn offer_from_a_fresh_peer() -> SessionDescription {
+    let p = Peer::new();
+    let _dc = p.pc.create_data_channel("x", DataChannelInit::default()).unwrap();
+    wait(p.pc.create_offer(OfferOptions::default())).unwrap()
+}
+
+fn edit(desc: &SessionDescription, f: impl Fn(&str) -> Option<String>) -> SessionDescription {
+    let sdp = desc.sdp.lines().filter_map(|l| f(l)).map(|l| l + "\r\n").collect();
+    SessionDescription::new(desc.sdp_type, sdp)
+}
+
+#[test]
+fn remote_descriptions_are_checked() {
+    let good = offer_from_a_fresh_peer();
+    let cases: Vec<(&str, SessionDescription, &str)> = vec![
+        ("empty", SessionDescription::offer(""), "SyntaxError"),
+        ("garbage", SessionDescription::offer("hello, I am not SDP"), "SyntaxError"),
+        ("binary", SessionDescription::offer("\u{0}\u{ff}\u{7f}v=0"), "SyntaxError"),
+        ("truncated", SessionDescription::offer(good.sdp[..good.sdp.len() / 3].replace("v=0", "v=1")), "SyntaxError"),
+        (
+            "SDES offer",
+            edit(&good, |l| Some(if l.starts_with("a=mid:") { format!("{l}\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") } else { l.to_owned() })),
+            "InvalidAccessError",
+        ),
+        ("no fingerprint", edit(&good, |l| (!l.starts_with("a=fingerprint")).then(|| l.to_owned())), "InvalidAccessError"),
+        ("no ICE credentials", edit(&good, |l| (!l.starts_with("a=ice-pwd")).then(|| l.to_owned())), "InvalidAccessError"),
+        ("plain RTP", edit(&good, |l| Some(if l.starts_with("m=") { "m=audio 9 RTP/AVP 0".to_owned() } else { l.to_owned() })), "InvalidAccessError"),
+        ("answer while stable", SessionDescription::new(SdpType::Answer, good.sdp.clone()), "InvalidStateError"),
+        ("pranswer while stable", SessionDescription::new(SdpType::Pranswer, good.sdp.clone()), "InvalidStateError"),
+    ];
+    let pc = Peer::new();
+    for (what, desc, name) in cases {
+        let err = wait(pc.pc.set_remote_description(desc)).expect_err(what);
+        assert_eq!(err.name(), name, "{what}: {err}");
+    }
+    // None of it changed the connection: the good offer still applies and answers.
+    wait(pc.pc.set_remote_description(good)).unwrap();
+    let answer = wait(pc.pc.create_answer()).unwrap();
+    assert!(answer.sdp.contains("m=application"));
+}
+
+#[test]
+fn local_state_errors() {
+    let p = Peer::new();
+    assert_eq!(wait(p.pc.create_answer()).unwrap_err().name(), "InvalidStateError");
+    let offer = offer_from_a_fresh_peer();
+    let as_answer = SessionDescription::new(SdpType::Answer, offer.sdp.clone());
+    assert_eq!(wait(p.pc.set_local_description(Some(as_answer))).unwrap_err().name(), "InvalidStateError");
+    assert_eq!(wait(p.pc.set_local_description(Some(SessionDescription::offer("garbage")))).unwrap_err().name(), "SyntaxError");
+}
+
+#[test]
+fn candidates_are_checked() {
+    let p = Peer::new();
+    let c = |mid: Option<&str>, idx: Option<u32>, line: &str| Some(IceCandidate::new(line, mid.map(str::to_owned), idx));
+    // Before any remote description.
+    assert_eq!(wait(p.pc.add_ice_candidate(c(Some("0"), None, CANDIDATE))).unwrap_err().name(), "InvalidStateError");
+    // Neither mid nor index: TypeError, whatever the state.
+    assert_eq!(wait(p.pc.add_ice_candidate(c(None, None, CANDIDATE))).unwrap_err().name(), "TypeError");
+
+    let offer = offer_from_a_fresh_peer();
+    let mid = offer.sdp.lines().find_map(|l| l.strip_prefix("a=mid:")).unwrap().to_owned();
+    wait(p.pc.set_remote_description(offer)).unwrap();
+    let cases = [
+        (c(Some("no-such-mid"), None, CANDIDATE), "OperationError"),
+        (c(None, Some(5), CANDIDATE), "OperationError"),
+        (c(Some(&mid), None, "candidate:not a candidate"), "OperationError"),
+        (c(Some(&mid), None, "candidate:1 1 UDP 1 127.0.0.1 70000 typ host"), "OperationError"),
+    ];
+    for (cand, name) in cases {
+        let err = wait(p.pc.add_ice_candidate(cand.clone())).expect_err("bad candidate accepted");
+        assert_eq!(err.name(), name, "{cand:?}: {err}");
+    }
+    // Good ones, by mid and by index, and end-of-candidates.
+    wait(p.pc.add_ice_candidate(c(Some(&mid), None, CANDIDATE))).unwrap();
+    wait(p.pc.add_ice_candidate(c(None, Some(0), CANDIDATE))).unwrap();
+    wait(p.pc.add_ice_candidate(c(Some(&mid), None, ""))).unwrap();
+    wait(p.pc.add_ice_candidate(None)).unwrap();
+}
+
+#[test]
+fn every_call_after_close_is_invalid_state() {
+    let p = Peer::new();
+    let offer = offer_from_a_fresh_peer();
+    p.pc.close();
+    p.pc.close(); // twice is fine
+    let results = [
+        wait(p.pc.create_offer(OfferOptions::default())).map(|_| ()),
+        wait(p.pc.create_answer()).map(|_| ()),
+        wait(p.pc.set_local_description(None)),
+        wait(p.pc.set_remote_description(offer)),
+        wait(p.pc.add_ice_candidate(Some(IceCandidate::new(CANDIDATE, Some("0".into()), None)))),
+        p.pc.create_data_channel("late", DataChannelInit::default()).map(|_| ()),
+    ];
+    for r in results {
+        assert_eq!(r.unwrap_err().name(), "InvalidStateError");
+    }
+    assert_eq!(p.pc.signaling_state(), wkrtc::SignalingState::Closed);
+    assert_eq!(p.pc.connection_state(), wkrtc::PeerConnectionState::Closed);
+}
+
+#[test]
+fn bad_configurations() {
+    let cases = [
+        (IceServer::new("http://127.0.0.1"), "SyntaxError"),
+        (IceServer::new("turn:127.0.0.1"), "InvalidAccessError"),
+        (IceServer::turn("turns:127.0.0.1", "u", "p"), "NotSupportedError"),
+    ];
+    for (server, name) in cases {
+        let config = Configuration { ice_servers: vec![server], ..Default::default() };
+        assert_eq!(PeerConnection::with_settings(config, Settings::loopback()).unwrap_err().name(), name);
+    }
+    let bad_channel = DataChannelInit { negotiated: true, ..Default::default() };
+    assert_eq!(Peer::new().pc.create_data_channel("x", bad_channel).unwrap_err().name(), "TypeError");
+}
+
+/// After all of the above in the same process, a fresh pair still connects and talks.
+#[test]
+fn the_process_keeps_serving() {
+    remote_descriptions_are_checked();
+    candidates_are_checked();
+    every_call_after_close_is_invalid_state();
+    let (_a, _b, dc_a, dc_b) = connected_pair(DataChannelInit::default());
+    dc_a.send_text("still here").unwrap();
+    let got = expect_event(&dc_b.events(), "message", &mut |e| match e {
+        wkrtc::DataChannelEvent::Message(m) => Some(m.clone()),
+        _ => None,
+    });
+    assert_eq!(got, wkrtc::Message::Text("still here".into()));
+}
