@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# Runs every wkrtc test on a fresh Debian bookworm machine: installs what is missing, then
+# the unit, integration and doc tests of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CARGO_TERM_COLOR=never
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --retries 0
+  cargo test --workspace --doc
+else
+  cargo test --workspace --no-fail-fast
+fi
