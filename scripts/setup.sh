@@ -15,6 +15,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
   gstreamer1.0-nice
+  libnice-dev
   gstreamer1.0-tools
 )
 

@@ -19,6 +19,7 @@ use futures::FutureExt;
 use crate::configuration::EngineIceServers;
 use crate::data_channel::{DataChannel, DataChannelInit};
 use crate::engine::dtls::{FingerprintGate, Verdict};
+use crate::engine::ice::IceCredentials;
 use crate::engine::session::{Session, SessionSignal, Sink};
 use crate::engine::{self, CAT};
 use crate::jsep::{CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE};
@@ -28,6 +29,9 @@ use crate::{Configuration, Error, Result, Settings};
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// RFC 8841, section 6: the message size to assume when the peer gives no max-message-size.
 const MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE: u64 = 65536;
+/// Remote candidates remembered for re-use after an ICE restart; a peer rarely has more
+/// than a dozen, and this bounds what a hostile one can make wkrtc keep.
+const MAX_REMEMBERED_CANDIDATES: usize = 64;
 
 /// `RTCIceGatheringState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +168,24 @@ struct State {
     unnegotiated: Vec<(DataChannel, String, DataChannelInit)>,
     gathered_srflx: bool,
     gathered_relay: bool,
+    /// Local ICE credentials wkrtc put in force with a restart (webrtcbin keeps writing its
+    /// first ones into descriptions); `None` until the first restart.
+    local_ice: Option<IceCredentials>,
+    /// The remote ufrag in force, to notice the peer restarting ICE.
+    remote_ufrag: Option<String>,
+    /// `restartIce()` was called: the next offer restarts ICE.
+    restart_requested: bool,
+    /// A restart happened: announce the local candidates again after the next local
+    /// description (libnice does not gather again).
+    reannounce_candidates: bool,
+    /// Every local candidate webrtcbin reported, by m-line.
+    local_candidates: Vec<(u32, String)>,
+    /// The remote candidates added so far (at most `MAX_REMEMBERED_CANDIDATES`).
+    remote_candidates: Vec<(u32, String)>,
+    /// A restart cleared libnice's remote candidates: add them again once the next remote
+    /// description is in force (the peer's candidates outlive a restart; any it announces
+    /// again are the same lines).
+    readd_remote_candidates: bool,
     closed: bool,
     failed: Option<String>,
 }
@@ -173,7 +195,7 @@ impl State {
     /// channel exists and no data section has been negotiated yet. webrtcbin 1.22 raises
     /// negotiation-needed more often than that (on the answerer, for example).
     fn needs_negotiation(&self) -> bool {
-        self.wants_data_section && !self.data_negotiated()
+        (self.wants_data_section && !self.data_negotiated()) || (self.restart_requested && self.jsep.has_negotiated())
     }
 
     /// True once the current local description has a data section.
@@ -234,6 +256,13 @@ impl PeerConnection {
                 unnegotiated: Vec::new(),
                 gathered_srflx: false,
                 gathered_relay: false,
+                local_ice: None,
+                remote_ufrag: None,
+                restart_requested: false,
+                reannounce_candidates: false,
+                local_candidates: Vec::new(),
+                remote_candidates: Vec::new(),
+                readd_remote_candidates: false,
                 closed: false,
                 failed: None,
             }),
@@ -322,9 +351,17 @@ impl PeerConnection {
         queued
     }
 
-    /// `restartIce`: the next offer will carry new ICE credentials.
-    pub fn restart_ice(&self) -> Result<()> {
-        Err(Error::NotSupported("ICE restart is not implemented yet".into()))
+    /// `restartIce`: the next offer restarts ICE with new credentials, and
+    /// `negotiationneeded` fires. Media and data carry on over the old path meanwhile.
+    pub fn restart_ice(&self) {
+        {
+            let mut st = self.inner.lock();
+            if st.closed {
+                return;
+            }
+            st.restart_requested = true;
+        }
+        self.inner.check_negotiation();
     }
 
     /// `createDataChannel`.
@@ -481,25 +518,41 @@ impl Inner {
     }
 
     async fn create_offer(self: &Arc<Self>, options: OfferOptions) -> Result<SessionDescription> {
-        if options.ice_restart {
-            return Err(Error::NotSupported("ICE restart is not implemented yet".into()));
-        }
         let session = self.checked(Jsep::check_create_offer)?;
         let msg = engine::bounded("create-offer", OPERATION_TIMEOUT, session.create_offer()).await?;
-        Ok(SessionDescription::offer(self.rewrite_local(msg)))
+        let creds = {
+            let st = self.lock();
+            let restart = (options.ice_restart || st.restart_requested) && st.jsep.has_negotiated();
+            // A restart takes effect when the offer is applied (set_local_description).
+            if restart { Some(IceCredentials::generate()?) } else { st.local_ice.clone() }
+        };
+        Ok(SessionDescription::offer(self.rewrite_local(msg, creds.as_ref())))
     }
 
     async fn create_answer(self: &Arc<Self>) -> Result<SessionDescription> {
         let session = self.checked(Jsep::check_create_answer)?;
         let msg = engine::bounded("create-answer", OPERATION_TIMEOUT, session.create_answer()).await?;
-        Ok(SessionDescription::answer(self.rewrite_local(msg)))
+        let creds = self.lock().local_ice.clone();
+        Ok(SessionDescription::answer(self.rewrite_local(msg, creds.as_ref())))
     }
 
     /// The rewrites every local description gets.
-    fn rewrite_local(&self, msg: gst_sdp::SDPMessage) -> String {
+    fn rewrite_local(&self, msg: gst_sdp::SDPMessage, creds: Option<&IceCredentials>) -> String {
         let mut parsed = ParsedDescription::from_message(msg);
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
+        if let Some(c) = creds {
+            parsed.set_ice_credentials(&c.ufrag, &c.pwd);
+        }
         parsed.to_text()
+    }
+
+    /// The local credentials in force: the restart's, or those of the current description.
+    fn current_local_credentials(st: &State) -> Option<IceCredentials> {
+        st.local_ice.clone().or_else(|| {
+            let current = st.jsep.current_local_description()?;
+            let (ufrag, pwd) = ParsedDescription::parse(&current.sdp).ok()?.ice_credentials()?;
+            Some(IceCredentials { ufrag, pwd })
+        })
     }
 
     async fn set_local_description(self: &Arc<Self>, desc: Option<SessionDescription>) -> Result<()> {
@@ -520,10 +573,46 @@ impl Inner {
         let session = self.checked(|j| j.next_state(Side::Local, t).map(|_| ()))?;
         let mut parsed = ParsedDescription::parse(&desc.sdp)?;
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
-        self.lock().local_mids = parsed.mids();
+        let restart = {
+            let mut st = self.lock();
+            st.local_mids = parsed.mids();
+            let wanted = parsed.ice_credentials().map(|(ufrag, pwd)| IceCredentials { ufrag, pwd });
+            match wanted {
+                Some(w) if st.jsep.has_negotiated() && Some(&w) != Self::current_local_credentials(&st).as_ref() => Some(w),
+                _ => None,
+            }
+        };
+        if let Some(creds) = restart {
+            gst::info!(CAT, "local description restarts ICE (ufrag {})", creds.ufrag);
+            session.restart_ice(&creds)?;
+            let mut st = self.lock();
+            st.local_ice = Some(creds);
+            st.restart_requested = false;
+            st.reannounce_candidates = true;
+            st.readd_remote_candidates = true;
+        }
         let text = parsed.to_text();
         engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, parsed.message().to_owned())).await?;
-        self.applied(Side::Local, SessionDescription::new(t, text))
+        self.applied(Side::Local, SessionDescription::new(t, text))?;
+        self.reannounce_candidates();
+        Ok(())
+    }
+
+    /// After an ICE restart libnice keeps its local candidates but does not report them
+    /// again: wkrtc announces them itself, once the new local description is in force.
+    fn reannounce_candidates(&self) {
+        let candidates = {
+            let mut st = self.lock();
+            if !std::mem::take(&mut st.reannounce_candidates) {
+                return;
+            }
+            let mids = st.local_mids.clone();
+            st.local_candidates.iter().map(|(m, c)| IceCandidate::new(c.clone(), mids.get(*m as usize).cloned().flatten(), Some(*m))).collect::<Vec<_>>()
+        };
+        gst::debug!(CAT, "announcing {} local candidates again after the ICE restart", candidates.len());
+        for c in candidates {
+            self.emit(Event::IceCandidate(Some(c)));
+        }
     }
 
     async fn set_remote_description(self: &Arc<Self>, desc: SessionDescription) -> Result<()> {
@@ -540,7 +629,31 @@ impl Inner {
             self.rollback(Side::Local).await?;
         }
         let session = self.checked(|j| j.next_state(Side::Remote, t).map(|_| ()))?;
+        let remote_ufrag = parsed.ice_credentials().map(|(u, _)| u);
+        let peer_restarted = {
+            let st = self.lock();
+            t == SdpType::Offer && st.jsep.has_negotiated() && st.remote_ufrag.is_some() && remote_ufrag != st.remote_ufrag
+        };
+        if peer_restarted {
+            // RFC 8445, section 9: an offer with new credentials restarts ICE; the answerer
+            // restarts too, before the new remote credentials are applied.
+            let creds = IceCredentials::generate()?;
+            gst::info!(CAT, "remote offer restarts ICE; local ufrag now {}", creds.ufrag);
+            session.restart_ice(&creds)?;
+            let mut st = self.lock();
+            st.local_ice = Some(creds);
+            st.reannounce_candidates = true;
+            st.readd_remote_candidates = true;
+        }
         engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, parsed.message().to_owned())).await?;
+        let readd = {
+            let mut st = self.lock();
+            st.remote_ufrag = remote_ufrag;
+            if std::mem::take(&mut st.readd_remote_candidates) { st.remote_candidates.clone() } else { Vec::new() }
+        };
+        for (mline, line) in &readd {
+            session.add_ice_candidate(*mline, line);
+        }
         if parsed.has_data_channel() {
             let size = parsed.max_message_size().unwrap_or(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE);
             self.max_message_size.store(size, Ordering::Relaxed);
@@ -599,6 +712,8 @@ impl Inner {
             st.gate = gate;
             st.session = Some(session);
             st.local_mids.clear();
+            st.local_candidates.clear();
+            st.remote_candidates.clear();
             st.gathered_srflx = false;
             st.gathered_relay = false;
             let reset = (st.ice_gathering != IceGatheringState::New, st.ice_connection != IceConnectionState::New);
@@ -626,7 +741,14 @@ impl Inner {
         let Some(candidate) = candidate else { return Ok(()) };
         let parsed = ParsedDescription::parse(&remote.sdp)?;
         match candidate.route(&parsed)? {
-            CandidateRoute::Candidate { mline, line } => session.add_ice_candidate(mline, &line),
+            CandidateRoute::Candidate { mline, line } => {
+                session.add_ice_candidate(mline, &line);
+                let mut st = self.lock();
+                let entry = (mline, line);
+                if st.remote_candidates.len() < MAX_REMEMBERED_CANDIDATES && !st.remote_candidates.contains(&entry) {
+                    st.remote_candidates.push(entry);
+                }
+            }
             CandidateRoute::EndOfCandidates { .. } => {}
         }
         Ok(())
@@ -722,6 +844,7 @@ impl Inner {
         match signal {
             SessionSignal::IceCandidate { mline, candidate } => {
                 let sdp_mid = st.local_mids.get(mline as usize).cloned().flatten();
+                st.local_candidates.push((mline, candidate.clone()));
                 st.gathered_srflx |= candidate.contains(" typ srflx");
                 st.gathered_relay |= candidate.contains(" typ relay");
                 drop(st);

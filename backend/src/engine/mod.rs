@@ -2,6 +2,7 @@
 //! The GStreamer side: process-wide set-up, the worker thread, and the webrtcbin session.
 
 pub(crate) mod dtls;
+pub(crate) mod ice;
 pub(crate) mod session;
 
 use std::sync::{LazyLock, OnceLock};

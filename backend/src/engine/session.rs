@@ -35,6 +35,8 @@ pub(crate) struct Session {
     webrtcbin: gst::Element,
     sink: Sink,
     hooked: Mutex<Vec<WebRTCDTLSTransport>>,
+    /// Ta while checks run, in ms.
+    check_pacing: u32,
 }
 
 fn sdp_type(t: SdpType) -> WebRTCSDPType {
@@ -95,7 +97,7 @@ impl Session {
         }
 
         gate.attach(&webrtcbin);
-        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default() };
+        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing) };
         session.connect_signals();
         session
             .pipeline
@@ -239,6 +241,22 @@ impl Session {
     pub fn dtls_state(&self) -> Option<gst_webrtc::WebRTCDTLSTransportState> {
         let hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());
         hooked.first().map(|t| t.property("state"))
+    }
+
+    /// Restarts ICE on every stream with `creds` (see [`super::ice`]).
+    pub fn restart_ice(&self, creds: &super::ice::IceCredentials) -> Result<()> {
+        let transports: Vec<WebRTCICETransport> = {
+            let hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());
+            hooked.iter().map(|d| d.property::<WebRTCICETransport>("transport")).collect()
+        };
+        let streams = super::ice::stream_ids(&transports);
+        let agent = nice_agent(&self.webrtcbin).ok_or_else(|| Error::NotSupported("ICE restart needs libnice".into()))?;
+        if streams.is_empty() {
+            return Err(Error::InvalidState("no ICE transport to restart".into()));
+        }
+        // Checks of a restart run at the connecting pace again.
+        agent.set_property("stun-pacing-timer", self.check_pacing);
+        super::ice::restart(&agent, &streams, creds)
     }
 
     /// Sets libnice's check pacing (Ta).

@@ -152,6 +152,38 @@ impl ParsedDescription {
             .collect()
     }
 
+    /// The first `a=ice-ufrag` and `a=ice-pwd` (media level first, then session level).
+    pub fn ice_credentials(&self) -> Option<(String, String)> {
+        let media = self.msg.medias().find_map(|m| Some((m.attribute_val("ice-ufrag")?, m.attribute_val("ice-pwd")?)));
+        let session = || Some((self.msg.attribute_val("ice-ufrag")?, self.msg.attribute_val("ice-pwd")?));
+        media.or_else(session).map(|(u, p)| (u.to_owned(), p.to_owned()))
+    }
+
+    /// Writes `ufrag` and `pwd` into every `a=ice-ufrag`/`a=ice-pwd` line, session and media
+    /// level. Used for ICE restarts, whose credentials webrtcbin 1.22 does not write itself.
+    pub fn set_ice_credentials(&mut self, ufrag: &str, pwd: &str) {
+        let value = |key: &str| match key {
+            "ice-ufrag" => Some(ufrag),
+            "ice-pwd" => Some(pwd),
+            _ => None,
+        };
+        for i in 0..self.msg.attributes_len() {
+            let Some(key) = self.msg.attribute(i).map(|a| a.key().to_owned()) else { continue };
+            if let Some(new) = value(&key) {
+                let _ = self.msg.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(new)));
+            }
+        }
+        for m in 0..self.msg.medias_len() {
+            let Some(media) = self.msg.media_mut(m) else { continue };
+            for i in 0..media.attributes_len() {
+                let Some(key) = media.attribute(i).map(|a| a.key().to_owned()) else { continue };
+                if let Some(new) = value(&key) {
+                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(new)));
+                }
+            }
+        }
+    }
+
     /// True when a section carries data channels.
     pub fn has_data_channel(&self) -> bool {
         self.msg.medias().any(is_data_section)
@@ -273,6 +305,18 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
     fn rejected_sections_are_not_checked() {
         let text = format!("{OFFER}m=audio 0 RTP/AVP 0\r\na=mid:1\r\n");
         parsed(&text).unwrap().validate_remote().unwrap();
+    }
+
+    #[test]
+    fn ice_credentials_are_rewritten_everywhere() {
+        let two = format!("{OFFER}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=mid:1\r\n");
+        let mut d = parsed(&two).unwrap();
+        assert_eq!(d.ice_credentials(), Some(("abcd".into(), "0123456789012345678901".into())));
+        d.set_ice_credentials("NEWU", "NEWPASSWORDNEWPASSWORD");
+        let text = d.to_text();
+        assert_eq!(text.matches("a=ice-ufrag:NEWU").count(), 2);
+        assert_eq!(text.matches("a=ice-pwd:NEWPASSWORDNEWPASSWORD").count(), 2);
+        assert!(!text.contains("abcd"));
     }
 
     #[test]
