@@ -39,6 +39,11 @@ static RUNTIME: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
 /// Initialises GStreamer and wkrtc once per process: checks the plugins, starts the worker
 /// thread, and starts paying the one-off costs (plugin loading, the DTLS certificate) on a
 /// background thread so that the first call does not.
+///
+/// [`crate::PeerConnection`] calls it; call it early (at start-up) to hide those costs. A
+/// program that may exit within a second of calling it should first call [`wait_warm`]:
+/// exiting while the warm-up thread generates the DTLS key crashes in OpenSSL's exit
+/// handlers.
 pub fn init() -> Result<()> {
     runtime().map(|_| ())
 }

@@ -232,6 +232,11 @@ impl Session {
         hooked.push(dtls);
     }
 
+    #[cfg(test)]
+    fn webrtcbin(&self) -> &gst::Element {
+        &self.webrtcbin
+    }
+
     /// webrtcbin's `connection-state`.
     pub fn connection_state(&self) -> gst_webrtc::WebRTCPeerConnectionState {
         self.webrtcbin.property("connection-state")
@@ -283,4 +288,43 @@ fn nice_agent(webrtcbin: &gst::Element) -> Option<glib::Object> {
 
 fn pacing_ms(d: Duration) -> u32 {
     d.as_millis().clamp(1, 1000) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(settings: &Settings) -> Session {
+        crate::engine::init().unwrap();
+        let gate = FingerprintGate::new(|_| {});
+        Session::new(&Configuration::default(), &EngineIceServers::default(), settings, &gate, Arc::new(|_| {})).unwrap()
+    }
+
+    /// libnice turns UPnP on by default, which multicasts SSDP off the machine: wkrtc's
+    /// default settings turn it off, and apply the check pacing and ICE-TCP choice.
+    #[test]
+    fn ice_agent_settings_are_applied() {
+        let s = session(&Settings::default());
+        let agent = nice_agent(s.webrtcbin()).expect("libnice agent");
+        assert!(!agent.property::<bool>("upnp"), "UPnP must be off by default");
+        assert_eq!(agent.property::<u32>("stun-pacing-timer"), 5);
+        let ice: glib::Object = s.webrtcbin().property("ice-agent");
+        assert!(ice.property::<bool>("ice-tcp"));
+        s.stop();
+        // Exiting the process while the warm-up thread generates the DTLS key crashes in
+        // OpenSSL's exit handlers: let it finish.
+        crate::engine::wait_warm(std::time::Duration::from_secs(10));
+
+        let loopback = session(&Settings::loopback());
+        let agent = nice_agent(loopback.webrtcbin()).expect("libnice agent");
+        assert!(!agent.property::<bool>("upnp"));
+        assert_eq!(agent.property::<u32>("stun-pacing-timer"), 2);
+        let ice: glib::Object = loopback.webrtcbin().property("ice-agent");
+        assert!(!ice.property::<bool>("ice-tcp"));
+        loopback.stop();
+
+        let upnp = session(&Settings { upnp: true, ..Settings::loopback() });
+        assert!(nice_agent(upnp.webrtcbin()).expect("libnice agent").property::<bool>("upnp"));
+        upnp.stop();
+    }
 }
