@@ -9,7 +9,7 @@
 //!
 //! ## A complete call: offer, answer, trickle ICE and a data channel
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use wkrtc::{DataChannelEvent, DataChannelInit, Event, Message, OfferOptions, PeerConnection, Settings};
 //!
