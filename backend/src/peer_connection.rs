@@ -740,7 +740,15 @@ impl Inner {
         let remote = remote.ok_or_else(|| Error::InvalidState("addIceCandidate before a remote description".into()))?;
         let Some(candidate) = candidate else { return Ok(()) };
         let parsed = ParsedDescription::parse(&remote.sdp)?;
-        match candidate.route(&parsed)? {
+        let route = candidate.route(&parsed)?;
+        if candidate.is_mdns() {
+            // webrtcbin 1.22 drops `.local` names silently and may send them to the system
+            // resolver (a DNS leak). ICE still connects: the peer's checks reach us and make a
+            // peer-reflexive candidate.
+            gst::debug!(CAT, "not passing mDNS candidate {} to webrtcbin", candidate.candidate);
+            return Ok(());
+        }
+        match route {
             CandidateRoute::Candidate { mline, line } => {
                 session.add_ice_candidate(mline, &line);
                 let mut st = self.lock();

@@ -24,6 +24,20 @@ impl IceCandidate {
         Self { candidate: candidate.into(), sdp_mid, sdp_mline_index, username_fragment: None }
     }
 
+    /// The connection address, when the line parses.
+    pub fn address(&self) -> Option<&str> {
+        let body = self.candidate.trim();
+        let body = body.strip_prefix("a=").unwrap_or(body);
+        let body = body.strip_prefix("candidate:").unwrap_or(body);
+        body.split_ascii_whitespace().nth(4)
+    }
+
+    /// True for a host candidate hidden behind an mDNS name (`<uuid>.local`), as browsers
+    /// send them (draft-ietf-mmusic-mdns-ice-candidates).
+    pub fn is_mdns(&self) -> bool {
+        self.address().is_some_and(|a| a.to_ascii_lowercase().ends_with(".local"))
+    }
+
     /// True for the empty candidate that signals end-of-candidates.
     pub fn is_end_of_candidates(&self) -> bool {
         self.candidate.trim().is_empty()
@@ -134,6 +148,14 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a1\r\n";
         let bare = LINE.trim_start_matches("candidate:");
         assert_eq!(route(IceCandidate::new(format!("a={LINE}"), Some("data".into()), None)), Ok(CandidateRoute::Candidate { mline: 0, line: LINE.into() }));
         assert_eq!(route(IceCandidate::new(bare, Some("data".into()), None)), Ok(CandidateRoute::Candidate { mline: 0, line: LINE.into() }));
+    }
+
+    #[test]
+    fn mdns_names() {
+        let c = IceCandidate::new("candidate:1 1 udp 2122260223 6f0b1e4c-7a9e-4a3b-9d61-2b7a1f0c9e11.local 54321 typ host", Some("0".into()), None);
+        assert_eq!(c.address(), Some("6f0b1e4c-7a9e-4a3b-9d61-2b7a1f0c9e11.local"));
+        assert!(c.is_mdns());
+        assert!(!IceCandidate::new(LINE, None, Some(0)).is_mdns());
     }
 
     #[test]
