@@ -75,11 +75,7 @@ fn start() -> Result<Runtime> {
         .name("wkrtc-warmup".into())
         .spawn(move || {
             let started = Instant::now();
-            // Loads the webrtc, nice, dtls, srtp and sctp plugins, and makes the dtls plugin
-            // create its process-wide certificate (an RSA key, the bulk of the cost).
-            for name in ["webrtcbin", "dtlsdec", "dtlssrtpenc", "sctpdec", "nicesrc"] {
-                let _ = gst::ElementFactory::make(name).build();
-            }
+            warm_up();
             let took = started.elapsed();
             gst::debug!(CAT, "warm-up took {:?}", took);
             let _ = WARM_UP.set(took);
@@ -87,6 +83,30 @@ fn start() -> Result<Runtime> {
         })
         .map_err(|e| Error::Operation(format!("cannot start the warm-up thread: {e}")))?;
     Ok(Runtime { context, warm_done })
+}
+
+/// Pays the per-process first-use costs: plugin loading, the dtls plugin's certificate (an
+/// RSA key, the bulk of it) and webrtcbin's own first negotiation (measured: a first offer
+/// costs twice a later one). One throwaway session creates a data channel and applies an
+/// offer on loopback, then stops; nothing is sent.
+fn warm_up() {
+    for name in ["dtlsdec", "dtlssrtpenc", "sctpdec", "nicesrc"] {
+        let _ = gst::ElementFactory::make(name).build();
+    }
+    let gate = dtls::FingerprintGate::new(|_| {});
+    let servers = crate::configuration::EngineIceServers::default();
+    let Ok(s) = session::Session::new(&crate::Configuration::default(), &servers, &crate::Settings::loopback(), &gate, std::sync::Arc::new(|_| {})) else {
+        return;
+    };
+    let negotiated = futures::executor::block_on(async {
+        let _channel = s.create_data_channel("warm-up", crate::DataChannelInit::default().to_structure())?;
+        let offer = s.create_offer().await?;
+        s.set_description(crate::jsep::Side::Local, crate::jsep::SdpType::Offer, offer).await
+    });
+    if let Err(e) = negotiated {
+        gst::debug!(CAT, "warm-up negotiation failed: {}", e);
+    }
+    s.stop();
 }
 
 /// The worker's main context: operations, deferred calls into webrtcbin and teardown run here,
