@@ -2,6 +2,7 @@
 //! `wkrtc`, the command-line tool of the wkrtc WebRTC backend.
 //!
 //! ```text
+//! wkrtc serve [--listen ADDR]
 //! wkrtc loopback [--runs N] [--seconds S]
 //! ```
 //!
@@ -22,6 +23,10 @@ const USAGE: &str = "\
 usage: wkrtc <command> [options]
 
 commands:
+  serve [--listen ADDR]
+      Serves a page on http://127.0.0.1:8080 (another free port if that one is taken) that
+      any browser opens to call wkrtc: a data-channel echo with every byte checked and the
+      connection's live figures. --listen 0.0.0.0:8080 exposes it beyond this machine.
   loopback [--runs N] [--seconds S]
       Two wkrtc peers in this process call each other over 127.0.0.1 (trickle ICE, one
       data channel), then a raw webrtcbin pair does the same. Prints set-up times (first
@@ -63,6 +68,48 @@ fn parse_loopback(args: &[String]) -> Result<loopback::Options> {
     Ok(opts)
 }
 
+/// The default address of `wkrtc serve`.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
+
+fn parse_serve(args: &[String]) -> Result<Option<std::net::SocketAddr>> {
+    match args {
+        [] => Ok(None),
+        [flag, addr] if flag == "--listen" => Ok(Some(addr.parse().with_context(|| format!("--listen: '{addr}' is not an address such as 127.0.0.1:8080"))?)),
+        [flag] if flag.starts_with("--listen=") => {
+            let addr = &flag["--listen=".len()..];
+            Ok(Some(addr.parse().with_context(|| format!("--listen: '{addr}' is not an address such as 127.0.0.1:8080"))?))
+        }
+        _ => bail!("serve: unknown arguments {args:?}"),
+    }
+}
+
+fn serve(listen: Option<std::net::SocketAddr>) -> Result<()> {
+    use wkrtc_cli::serve::{Options, Server};
+    let explicit = listen.is_some();
+    let listen = listen.unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
+    let settings = if listen.ip().is_loopback() {
+        wkrtc::Settings::loopback()
+    } else {
+        eprintln!("wkrtc: warning: listening on {listen}: the page and a wkrtc peer are reachable from other machines");
+        wkrtc::Settings::default()
+    };
+    let options = Options { listen, settings, ..Options::default() };
+    let server = match Server::start(options.clone()) {
+        Ok(s) => s,
+        // The default port is only a convenience: take any free one.
+        Err(_) if !explicit => Server::start(Options { listen: std::net::SocketAddr::new(listen.ip(), 0), ..options })?,
+        Err(e) => return Err(e),
+    };
+    println!("wkrtc serve: open http://{} in a browser (Ctrl-C stops)", server.addr());
+    let reports = server.reports();
+    loop {
+        match reports.recv() {
+            Ok(report) => println!("report: {report}"),
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
@@ -74,6 +121,13 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
+        "serve" => match parse_serve(&args[1..]) {
+            Ok(listen) => serve(listen),
+            Err(e) => {
+                eprintln!("wkrtc: {e:#}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         "loopback" => match parse_loopback(&args[1..]) {
             Ok(opts) => loopback::run(&opts),
             Err(e) => {

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `wkrtc serve`: a page any browser opens to call wkrtc, with WebSocket signaling.
+//!
+//! Each visitor's page gets its own wkrtc `PeerConnection` (see [`session`]). The server is
+//! also the harness of the browser interop tests: they add their scenario pages and read
+//! what the pages report.
+
+mod http;
+pub mod pattern;
+mod session;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+static CAT: std::sync::LazyLock<gst::DebugCategory> =
+    std::sync::LazyLock::new(|| gst::DebugCategory::new("wkrtcserve", gst::DebugColorFlags::empty(), Some("wkrtc serve")));
+
+/// The page `wkrtc serve` shows at `/`.
+const INDEX: &str = include_str!("page.html");
+/// The signaling client every page uses.
+pub const CLIENT: &str = include_str!("client.js");
+/// The largest report body accepted on `POST /report`.
+const MAX_REPORT: usize = 1024 * 1024;
+
+/// A page served besides `/`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Absolute path, such as `/test/interop.html`.
+    pub path: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// What to serve and how the visitors' peers are set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Engine settings of every visitor's peer connection.
+    pub settings: wkrtc::Settings,
+    /// Extra pages.
+    pub pages: Vec<Page>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::loopback(), pages: Vec::new() }
+    }
+}
+
+/// A running server; stops when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    reports: flume::Receiver<Value>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    /// Binds and starts serving on background threads.
+    pub fn start(options: Options) -> Result<Self> {
+        wkrtc::init().context("wkrtc does not initialise")?;
+        let listener = TcpListener::bind(options.listen).with_context(|| format!("cannot listen on {}", options.listen))?;
+        let addr = listener.local_addr()?;
+        let (reports_tx, reports) = flume::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = session::Shared { settings: options.settings, reports: reports_tx, stop: stop.clone() };
+        let pages = Arc::new(options.pages);
+        std::thread::Builder::new().name("wkrtc-serve".into()).spawn(move || {
+            let next_id = AtomicU64::new(1);
+            for stream in listener.incoming() {
+                if shared.stop.load(Ordering::Acquire) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (shared, pages) = (shared.clone(), pages.clone());
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                std::thread::spawn(move || {
+                    if let Err(e) = connection(id, stream, &shared, &pages) {
+                        gst::debug!(CAT, "wkrtc serve: connection {}: {:#}", id, e);
+                    }
+                });
+            }
+        })?;
+        Ok(Self { addr, reports, stop })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What pages sent with `{"type":"report"}` or `POST /report`, in order.
+    pub fn reports(&self) -> flume::Receiver<Value> {
+        self.reports.clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn connection(id: u64, stream: TcpStream, shared: &session::Shared, pages: &[Page]) -> Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let request = http::read_request(&stream)?;
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/ws") if request.is_websocket() && request.leftover.is_empty() => {
+            http::accept_websocket(&stream, &request)?;
+            let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_REPORT)).max_frame_size(Some(MAX_REPORT));
+            let ws = tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, Some(config));
+            session::serve(id, ws, shared.clone());
+        }
+        ("GET", "/") | ("GET", "/index.html") => http::respond(&stream, "200 OK", "text/html; charset=utf-8", INDEX.as_bytes())?,
+        ("GET", "/wkrtc-client.js") => http::respond(&stream, "200 OK", "text/javascript; charset=utf-8", CLIENT.as_bytes())?,
+        ("GET", path) => match pages.iter().find(|p| p.path == path) {
+            Some(p) => http::respond(&stream, "200 OK", &p.content_type, &p.body)?,
+            None => http::respond(&stream, "404 Not Found", "text/plain", b"not found")?,
+        },
+        ("POST", "/report") => {
+            let len: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+            if len > MAX_REPORT {
+                return http::respond(&stream, "413 Payload Too Large", "text/plain", b"too large");
+            }
+            let mut body = request.leftover.clone();
+            body.truncate(len);
+            let mut rest = vec![0; len - body.len()];
+            std::io::Read::read_exact(&mut &stream, &mut rest)?;
+            body.extend(rest);
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => {
+                    let _ = shared.reports.send(v);
+                    http::respond(&stream, "204 No Content", "text/plain", b"")?
+                }
+                Err(e) => http::respond(&stream, "400 Bad Request", "text/plain", e.to_string().as_bytes())?,
+            }
+        }
+        _ => http::respond(&stream, "405 Method Not Allowed", "text/plain", b"")?,
+    }
+    Ok(())
+}

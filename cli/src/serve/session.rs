@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MPL-2.0
+//! One visitor: a WebSocket signaling connection driving one wkrtc `PeerConnection`.
+//!
+//! Every data channel echoes what it receives (text and binary), except channels whose label
+//! starts with `sink`, which verify and count (for throughput into wkrtc). The page can ask
+//! wkrtc to open channels, to offer, to send verifiable messages (`send`) and for its
+//! counters (`stats`). Anything malformed gets an `error` message with a W3C error name and
+//! the session carries on; a vanished client ends only its own session.
+
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tungstenite::{Message, WebSocket};
+use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, OfferOptions, PeerConnection, SessionDescription, Settings};
+
+use super::pattern;
+
+/// How long one wkrtc operation may take before the session reports an OperationError.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The signaling loop's read timeout: how often it looks at wkrtc's events.
+const POLL: Duration = Duration::from_millis(5);
+/// Source channels keep at most this much queued in wkrtc.
+const SEND_HIGH_WATER: u64 = 1024 * 1024;
+
+/// What a session shares with the server.
+#[derive(Clone)]
+pub struct Shared {
+    pub settings: Settings,
+    pub reports: flume::Sender<Value>,
+    pub stop: Arc<AtomicBool>,
+}
+
+#[derive(Default, Clone)]
+struct Counter {
+    messages: u64,
+    bytes: u64,
+    errors: u64,
+    first_error: Option<String>,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+struct Channel {
+    dc: DataChannel,
+    /// Signalled by the channel's reader on `bufferedamountlow`.
+    low: flume::Receiver<()>,
+}
+
+struct Session {
+    id: u64,
+    ws: WebSocket<TcpStream>,
+    shared: Shared,
+    pc: Option<PeerConnection>,
+    events: Option<flume::Receiver<Event>>,
+    channels: HashMap<String, Channel>,
+    counters: Arc<Mutex<HashMap<String, Counter>>>,
+    ended: Arc<AtomicBool>,
+    /// The WebSocket failed to write: the client is gone.
+    broken: bool,
+    /// Messages from helper threads to the page.
+    outbox: (flume::Sender<Value>, flume::Receiver<Value>),
+}
+
+fn error_json(e: &wkrtc::Error, request: &str) -> Value {
+    json!({"type": "error", "name": e.name(), "message": e.message(), "request": request})
+}
+
+/// Runs a wkrtc future to completion, bounded.
+fn run<T: Send + 'static>(fut: impl std::future::Future<Output = wkrtc::Result<T>> + Send + 'static) -> wkrtc::Result<T> {
+    let (tx, rx) = flume::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(fut));
+    });
+    rx.recv_timeout(OPERATION_TIMEOUT).unwrap_or_else(|_| Err(wkrtc::Error::Operation("wkrtc did not answer in time".into())))
+}
+
+/// Serves one signaling connection until the client leaves or the server stops.
+pub fn serve(id: u64, ws: WebSocket<TcpStream>, shared: Shared) {
+    let mut s = Session {
+        id,
+        ws,
+        shared,
+        pc: None,
+        events: None,
+        channels: HashMap::new(),
+        counters: Arc::default(),
+        ended: Arc::new(AtomicBool::new(false)),
+        broken: false,
+        outbox: flume::unbounded(),
+    };
+    s.run();
+    s.ended.store(true, Ordering::Release);
+    if let Some(pc) = s.pc.take() {
+        pc.close();
+    }
+}
+
+impl Session {
+    fn run(&mut self) {
+        let _ = self.ws.get_ref().set_read_timeout(Some(POLL));
+        let _ = self.ws.get_ref().set_write_timeout(Some(Duration::from_secs(5)));
+        self.send(json!({"type": "hello", "session": self.id, "wkrtc": env!("CARGO_PKG_VERSION")}));
+        while !self.broken && !self.shared.stop.load(Ordering::Acquire) {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => self.on_text(text.as_str()),
+                Ok(Message::Binary(_)) => self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"})),
+                Ok(Message::Close(_)) => break,
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => {
+                    gst::debug!(super::CAT, "session {}: signaling socket: {}", self.id, e);
+                    break;
+                }
+            }
+            self.forward_events();
+            while let Ok(v) = self.outbox.1.try_recv() {
+                self.send(v);
+            }
+        }
+    }
+
+    fn send(&mut self, v: Value) {
+        gst::trace!(super::CAT, "session {}: -> {}", self.id, v);
+        if self.ws.send(Message::text(v.to_string())).is_err() {
+            self.broken = true;
+        }
+    }
+
+    fn pc(&mut self) -> wkrtc::Result<&PeerConnection> {
+        if self.pc.is_none() {
+            let pc = PeerConnection::with_settings(Default::default(), self.shared.settings.clone())?;
+            self.events = Some(pc.events());
+            self.pc = Some(pc);
+        }
+        self.pc.as_ref().ok_or_else(|| wkrtc::Error::InvalidState("no peer connection".into()))
+    }
+
+    fn on_text(&mut self, text: &str) {
+        gst::trace!(super::CAT, "session {}: <- {}", self.id, text);
+        let msg: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return self.send(json!({"type": "error", "name": "SyntaxError", "message": format!("not JSON: {e}")})),
+        };
+        let kind = msg.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
+        if let Err(e) = self.handle(&kind, &msg) {
+            self.send(error_json(&e, &kind));
+        }
+    }
+
+    fn handle(&mut self, kind: &str, msg: &Value) -> wkrtc::Result<()> {
+        let str_field = |name: &str| msg.get(name).and_then(Value::as_str).map(str::to_owned);
+        match kind {
+            "start" => {
+                self.pc()?;
+            }
+            "offer" | "answer" => {
+                let sdp = str_field("sdp").ok_or_else(|| wkrtc::Error::Type(format!("{kind} without sdp")))?;
+                let desc = if kind == "offer" { SessionDescription::offer(sdp) } else { SessionDescription::answer(sdp) };
+                let pc = self.pc()?;
+                run(pc.set_remote_description(desc))?;
+                if kind == "offer" {
+                    let answer = run(pc.create_answer())?;
+                    run(pc.set_local_description(Some(answer.clone())))?;
+                    self.send(json!({"type": "answer", "sdp": answer.sdp}));
+                }
+            }
+            "offer-me" => self.offer()?,
+            "candidate" => {
+                let candidate = str_field("candidate").filter(|c| !c.is_empty());
+                let c = candidate.map(|c| IceCandidate {
+                    candidate: c,
+                    sdp_mid: str_field("sdpMid"),
+                    sdp_mline_index: msg.get("sdpMLineIndex").and_then(Value::as_u64).and_then(|i| u32::try_from(i).ok()),
+                    username_fragment: str_field("usernameFragment"),
+                });
+                let pc = self.pc()?;
+                run(pc.add_ice_candidate(c))?;
+            }
+            "open-channel" => {
+                let label = str_field("label").unwrap_or_default();
+                let u16_field = |name: &str| msg.get(name).and_then(Value::as_u64).and_then(|v| u16::try_from(v).ok());
+                let init = DataChannelInit {
+                    ordered: msg.get("ordered").and_then(Value::as_bool).unwrap_or(true),
+                    max_retransmits: u16_field("maxRetransmits"),
+                    max_packet_life_time: u16_field("maxPacketLifeTime"),
+                    protocol: str_field("protocol").unwrap_or_default(),
+                    negotiated: msg.get("negotiated").and_then(Value::as_bool).unwrap_or(false),
+                    id: u16_field("id"),
+                };
+                let dc = self.pc()?.create_data_channel(&label, init)?;
+                self.add_channel(dc);
+            }
+            "send" => self.start_sending(msg)?,
+            "stats" => {
+                let pc = self.pc()?;
+                let states = json!({
+                    "signalingState": format!("{:?}", pc.signaling_state()),
+                    "iceConnectionState": format!("{:?}", pc.ice_connection_state()),
+                    "connectionState": format!("{:?}", pc.connection_state()),
+                });
+                let counters = self.counters.lock().map(|c| c.clone()).unwrap_or_default();
+                let channels: serde_json::Map<String, Value> = counters
+                    .into_iter()
+                    .map(|(label, c)| {
+                        let span = match (c.first, c.last) {
+                            (Some(a), Some(b)) => b.duration_since(a).as_secs_f64() * 1000.0,
+                            _ => 0.0,
+                        };
+                        (label, json!({"messages": c.messages, "bytes": c.bytes, "errors": c.errors, "firstError": c.first_error, "spanMs": span}))
+                    })
+                    .collect();
+                self.send(json!({"type": "stats", "states": states, "channels": channels}));
+            }
+            "report" => {
+                let mut report = msg.clone();
+                report["session"] = json!(self.id);
+                let _ = self.shared.reports.send(report);
+            }
+            "close" => {
+                if let Some(pc) = self.pc.take() {
+                    pc.close();
+                }
+                self.send(json!({"type": "closed"}));
+            }
+            other => return Err(wkrtc::Error::Type(format!("unknown message type '{other}'"))),
+        }
+        Ok(())
+    }
+
+    fn offer(&mut self) -> wkrtc::Result<()> {
+        let pc = self.pc()?;
+        let offer = run(pc.create_offer(OfferOptions::default()))?;
+        run(pc.set_local_description(Some(offer.clone())))?;
+        self.send(json!({"type": "offer", "sdp": offer.sdp}));
+        Ok(())
+    }
+
+    fn forward_events(&mut self) {
+        let Some(events) = self.events.clone() else { return };
+        while let Ok(ev) = events.try_recv() {
+            match ev {
+                Event::IceCandidate(Some(c)) => self.send(json!({
+                    "type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index
+                })),
+                Event::IceCandidate(None) => self.send(json!({"type": "candidate", "candidate": null})),
+                Event::NegotiationNeeded => {
+                    if let Err(e) = self.offer() {
+                        self.send(error_json(&e, "negotiationneeded"));
+                    }
+                }
+                Event::DataChannel(dc) => self.add_channel(dc),
+                Event::ConnectionStateChange(s) => self.send(json!({"type": "state", "what": "connection", "state": format!("{s:?}")})),
+                Event::IceConnectionStateChange(s) => self.send(json!({"type": "state", "what": "ice", "state": format!("{s:?}")})),
+                Event::SignalingStateChange(s) => self.send(json!({"type": "state", "what": "signaling", "state": s.as_str()})),
+                _ => {}
+            }
+        }
+    }
+
+    fn add_channel(&mut self, dc: DataChannel) {
+        let label = dc.label();
+        self.send(json!({"type": "channel", "label": label, "id": dc.id(), "ordered": dc.ordered()}));
+        dc.set_buffered_amount_low_threshold(SEND_HIGH_WATER / 2);
+        let (low_tx, low) = flume::bounded(1);
+        let (counters, ended, outbox) = (self.counters.clone(), self.ended.clone(), self.outbox.0.clone());
+        let reader = dc.clone();
+        std::thread::spawn(move || serve_channel(reader, low_tx, counters, ended, outbox));
+        self.channels.insert(label, Channel { dc, low });
+    }
+
+    /// `{"type":"send","label":L,"size":N,"count":K}` or `..."seconds":S}`: wkrtc sends
+    /// verifiable messages on channel L, then reports `{"type":"sent",...}`.
+    fn start_sending(&mut self, msg: &Value) -> wkrtc::Result<()> {
+        let label = msg.get("label").and_then(Value::as_str).unwrap_or_default();
+        let ch = self.channels.get(label).ok_or_else(|| wkrtc::Error::NotFound(format!("no channel '{label}'")))?;
+        let size = msg.get("size").and_then(Value::as_u64).unwrap_or(1024).clamp(8, 16 * 1024 * 1024) as usize;
+        let count = msg.get("count").and_then(Value::as_u64);
+        let seconds = msg.get("seconds").and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 60.0);
+        let (dc, low, outbox, ended, label) = (ch.dc.clone(), ch.low.clone(), self.outbox.0.clone(), self.ended.clone(), label.to_owned());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut sent = 0u32;
+            let mut bytes = 0u64;
+            let mut error = None;
+            let more = |sent: u32| match count {
+                Some(n) => u64::from(sent) < n,
+                None => started.elapsed().as_secs_f64() < seconds,
+            };
+            while more(sent) && !ended.load(Ordering::Acquire) {
+                if dc.buffered_amount() > SEND_HIGH_WATER && low.recv_timeout(Duration::from_secs(10)).is_err() {
+                    error = Some("the channel's buffer did not drain within 10 s".to_owned());
+                    break;
+                }
+                if let Err(e) = dc.send_binary(&pattern::message(sent, size)) {
+                    error = Some(e.to_string());
+                    break;
+                }
+                sent += 1;
+                bytes += size as u64;
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let _ = outbox.send(json!({"type": "sent", "label": label, "messages": sent, "bytes": bytes, "ms": ms, "error": error}));
+        });
+        Ok(())
+    }
+}
+
+/// Reads one channel: echoes, or verifies and counts for `sink*` channels.
+fn serve_channel(dc: DataChannel, low: flume::Sender<()>, counters: Arc<Mutex<HashMap<String, Counter>>>, ended: Arc<AtomicBool>, outbox: flume::Sender<Value>) {
+    let label = dc.label();
+    let sink = label.starts_with("sink");
+    let events = dc.events();
+    loop {
+        let ev = match events.recv_timeout(Duration::from_millis(200)) {
+            Ok(ev) => ev,
+            Err(flume::RecvTimeoutError::Timeout) if !ended.load(Ordering::Acquire) => continue,
+            Err(_) => break,
+        };
+        match ev {
+            DataChannelEvent::Open => {
+                let _ = outbox.send(json!({"type": "channel-open", "label": label}));
+            }
+            DataChannelEvent::Message(m) => {
+                let len = match &m {
+                    wkrtc::Message::Text(t) => t.len(),
+                    wkrtc::Message::Binary(b) => b.len(),
+                };
+                let verdict = match (&m, sink) {
+                    (wkrtc::Message::Binary(b), true) => pattern::check(b).map(|_| ()),
+                    (_, true) => Err("text on a sink channel".to_owned()),
+                    (wkrtc::Message::Text(t), false) => dc.send_text(t).map_err(|e| e.to_string()),
+                    (wkrtc::Message::Binary(b), false) => dc.send_binary(b).map_err(|e| e.to_string()),
+                };
+                if let Ok(mut all) = counters.lock() {
+                    let c = all.entry(label.clone()).or_default();
+                    let now = Instant::now();
+                    c.first.get_or_insert(now);
+                    c.last = Some(now);
+                    c.messages += 1;
+                    c.bytes += len as u64;
+                    if let Err(e) = verdict {
+                        c.errors += 1;
+                        c.first_error.get_or_insert(e);
+                    }
+                }
+            }
+            DataChannelEvent::BufferedAmountLow => {
+                let _ = low.try_send(());
+            }
+            DataChannelEvent::Close => {
+                let _ = outbox.send(json!({"type": "channel-close", "label": label}));
+                break;
+            }
+            _ => {}
+        }
+    }
+}
