@@ -17,6 +17,9 @@ PACKAGES=(
   gstreamer1.0-nice
   libnice-dev
   gstreamer1.0-tools
+  iproute2
+  chromium
+  firefox-esr
 )
 
 missing=()
