@@ -132,9 +132,6 @@ fn the_process_keeps_serving() {
     every_call_after_close_is_invalid_state();
     let (_a, _b, dc_a, dc_b) = connected_pair(DataChannelInit::default());
     dc_a.send_text("still here").unwrap();
-    let got = expect_event(&dc_b.events(), "message", &mut |e| match e {
-        wkrtc::DataChannelEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    });
+    let got = next_message(&dc_b);
     assert_eq!(got, wkrtc::Message::Text("still here".into()));
 }

@@ -26,10 +26,7 @@ fn offer_answer_trickle_and_open_channel() {
     }
 
     dc_a.send_text("ping").unwrap();
-    let got = expect_event(&dc_b.events(), "message", &mut |e| match e {
-        wkrtc::DataChannelEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    });
+    let got = next_message(&dc_b);
     assert_eq!(got, Message::Text("ping".into()));
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use wkrtc::{DataChannelEvent, DataChannelInit, Message};
+use wkrtc::{DataChannelInit, Message};
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -18,10 +18,7 @@ fn count(dir: &str) -> usize {
 fn cycle(i: usize) {
     let (a, b, dc_a, dc_b) = connected_pair(DataChannelInit::default());
     dc_a.send_text(&format!("cycle {i}")).unwrap();
-    let got = expect_event(&dc_b.events(), "message", &mut |e| match e {
-        DataChannelEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    });
+    let got = next_message(&dc_b);
     assert_eq!(got, Message::Text(format!("cycle {i}")));
     a.pc.close();
     b.pc.close();

@@ -4,14 +4,7 @@
 
 mod common;
 use common::*;
-use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, Event, Message};
-
-fn next_message(dc: &DataChannel) -> Message {
-    expect_event(&dc.events(), "message", &mut |e| match e {
-        DataChannelEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    })
-}
+use wkrtc::{DataChannelEvent, DataChannelInit, DataChannelState, Event, Message};
 
 fn pattern(seed: u32, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);

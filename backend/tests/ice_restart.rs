@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceConnectionState, Message, OfferOptions};
+use wkrtc::{DataChannel, DataChannelInit, Event, IceConnectionState, Message, OfferOptions};
 
 fn ufrag(sdp: &str) -> String {
     sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).expect("ufrag").to_owned()
@@ -36,13 +36,8 @@ fn send_batch(dc: &DataChannel, from: usize, n: usize) {
 }
 
 fn receive_batch(dc: &DataChannel, from: usize, n: usize) {
-    let events = dc.events();
     for i in from..from + n {
-        let got = expect_event(&events, "message", &mut |e| match e {
-            DataChannelEvent::Message(m) => Some(m.clone()),
-            _ => None,
-        });
-        assert_eq!(got, Message::Text(i.to_string()), "message {i}");
+        assert_eq!(next_message(dc), Message::Text(i.to_string()), "message {i}");
     }
 }
 
@@ -71,10 +66,7 @@ fn restarts_from_either_side_keep_data_flowing() {
         sent += 100;
         // And the other way, over the new pair.
         dc_b.send_text(&format!("back {round}")).unwrap();
-        let got = expect_event(&dc_a.events(), "message", &mut |e| match e {
-            DataChannelEvent::Message(m) => Some(m.clone()),
-            _ => None,
-        });
+        let got = next_message(&dc_a);
         assert_eq!(got, Message::Text(format!("back {round}")));
     }
     let mut unique = ufrags.clone();

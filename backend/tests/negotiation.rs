@@ -4,14 +4,11 @@
 
 mod common;
 use common::*;
-use wkrtc::{DataChannelEvent, DataChannelInit, Event, Message, OfferOptions, SdpType, SessionDescription, SignalingState};
+use wkrtc::{DataChannelInit, Event, Message, OfferOptions, SdpType, SessionDescription, SignalingState};
 
 fn echo_check(a: &wkrtc::DataChannel, b: &wkrtc::DataChannel) {
     a.send_text("over").unwrap();
-    let got = expect_event(&b.events(), "message", &mut |e| match e {
-        DataChannelEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    });
+    let got = next_message(&b);
     assert_eq!(got, Message::Text("over".into()));
 }
 

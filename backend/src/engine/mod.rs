@@ -41,9 +41,8 @@ static RUNTIME: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
 /// background thread so that the first call does not.
 ///
 /// [`crate::PeerConnection`] calls it; call it early (at start-up) to hide those costs. A
-/// program that may exit within a second of calling it should first call [`wait_warm`]:
-/// exiting while the warm-up thread generates the DTLS key crashes in OpenSSL's exit
-/// handlers.
+/// process that exits while the warm-up still runs waits for it (at most 5 s) in an exit
+/// handler, before OpenSSL's own cleanup.
 pub fn init() -> Result<()> {
     runtime().map(|_| ())
 }
@@ -58,6 +57,15 @@ fn start() -> Result<Runtime> {
         if gst::ElementFactory::find(name).is_none() {
             return Err(Error::NotSupported(format!("GStreamer element '{name}' is missing (Debian package {package})")));
         }
+    }
+    // exit() tearing OpenSSL down under the warm-up's key generation crashes. OpenSSL
+    // registers its cleanup when first initialised: initialise it now, then register wkrtc's
+    // exit handler, which therefore runs first and lets the warm-up finish.
+    init_openssl();
+    // SAFETY: `finish_warm_up_at_exit` is an `extern "C" fn()` that neither unwinds nor
+    // touches anything that exit() has already destroyed (statics live until the end).
+    unsafe {
+        libc::atexit(finish_warm_up_at_exit);
     }
     let context = glib::MainContext::new();
     let ctx = context.clone();
@@ -107,6 +115,35 @@ fn warm_up() {
         gst::debug!(CAT, "warm-up negotiation failed: {}", e);
     }
     s.stop();
+}
+
+/// Initialises the OpenSSL the dtls plugin uses (libcrypto 3, loaded by name).
+fn init_openssl() {
+    type InitCrypto = unsafe extern "C" fn(u64, *const std::ffi::c_void) -> std::ffi::c_int;
+    // OPENSSL_INIT_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS:
+    // what the dtls plugin asks for. (With no option at all the call returns at once.)
+    const OPTS: u64 = 0x2 | 0x4 | 0x8;
+    // SAFETY: dlopen/dlsym with NUL-terminated names; the symbol, when found, is OpenSSL 3's
+    // `int OPENSSL_init_crypto(uint64_t opts, const OPENSSL_INIT_SETTINGS *settings)`, and
+    // NULL settings are the documented default. The library stays loaded (no dlclose).
+    unsafe {
+        let lib = libc::dlopen(c"libcrypto.so.3".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        if lib.is_null() {
+            return;
+        }
+        let sym = libc::dlsym(lib, c"OPENSSL_init_crypto".as_ptr());
+        if !sym.is_null() {
+            let init: InitCrypto = std::mem::transmute(sym);
+            init(OPTS, std::ptr::null());
+        }
+    }
+}
+
+/// Exit handler: waits (at most 5 s) for the warm-up thread; see [`start`].
+extern "C" fn finish_warm_up_at_exit() {
+    if let Some(Ok(rt)) = RUNTIME.get() {
+        let _ = rt.warm_done.recv_timeout(Duration::from_secs(5));
+    }
 }
 
 /// The worker's main context: operations, deferred calls into webrtcbin and teardown run here,

@@ -117,6 +117,14 @@ pub fn negotiate(a: &Peer, b: &Peer) {
     b.trickle_to(a);
 }
 
+/// The channel's next message, skipping other events.
+pub fn next_message(dc: &DataChannel) -> wkrtc::Message {
+    expect_event(&dc.events(), "message", &mut |e| match e {
+        DataChannelEvent::Message(m) => Some(m.clone()),
+        _ => None,
+    })
+}
+
 /// Waits for the channel's `open`.
 pub fn wait_open(dc: &DataChannel) {
     expect_event(&dc.events(), "open", &mut |e| (*e == DataChannelEvent::Open).then_some(()));

@@ -101,6 +101,6 @@ mod tests {
     #[test]
     fn accept_key_of_rfc_6455() {
         // The example of RFC 6455, section 1.3.
-        assert_eq!(websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kEo4XZOo0whzTo=");
+        assert_eq!(websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 }
