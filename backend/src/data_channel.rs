@@ -140,6 +140,31 @@ struct Shared {
     ended: AtomicBool,
     /// The peer's `a=max-message-size`, shared with the peer connection.
     max_message_size: Arc<AtomicU64>,
+    /// Messages sent while wkrtc knows the channel is open but webrtcbin does not yet.
+    held: Mutex<Vec<Outgoing>>,
+}
+
+/// A message on its way out.
+enum Outgoing {
+    Text(String),
+    Binary(glib::Bytes),
+}
+
+impl Outgoing {
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(t) => t.len(),
+            Outgoing::Binary(b) => b.len(),
+        }
+    }
+
+    fn send(&self, ch: &WebRTCDataChannel) -> Result<()> {
+        match self {
+            Outgoing::Text(t) => ch.send_string_full(Some(t)),
+            Outgoing::Binary(b) => ch.send_data_full(Some(b)),
+        }
+        .map_err(|e| Error::Operation(format!("send failed: {}", e.message())))
+    }
 }
 
 struct Bound {
@@ -164,17 +189,24 @@ fn connect(shared: &Arc<Shared>, ch: &WebRTCDataChannel) -> Vec<glib::SignalHand
     let weak = Arc::downgrade(shared);
     ids.push(ch.connect_notify(Some("ready-state"), move |ch, _| {
         if let Some(s) = weak.upgrade() {
-            s.state_changed(DataChannelState::from_gst(ch.ready_state()));
+            let state = DataChannelState::from_gst(ch.ready_state());
+            if state == DataChannelState::Open {
+                s.flush_held(ch);
+            }
+            s.state_changed(state);
         }
     }));
-    let tx = shared.events.clone();
+    let weak = Arc::downgrade(shared);
     ids.push(ch.connect_on_message_string(move |_, text| {
-        let _ = tx.send(DataChannelEvent::Message(Message::Text(text.unwrap_or_default().to_owned())));
+        if let Some(s) = weak.upgrade() {
+            s.received(Message::Text(text.unwrap_or_default().to_owned()));
+        }
     }));
-    let tx = shared.events.clone();
+    let weak = Arc::downgrade(shared);
     ids.push(ch.connect_on_message_data(move |_, data| {
-        let bytes = data.map(|b| b.to_vec()).unwrap_or_default();
-        let _ = tx.send(DataChannelEvent::Message(Message::Binary(bytes)));
+        if let Some(s) = weak.upgrade() {
+            s.received(Message::Binary(data.map(|b| b.to_vec()).unwrap_or_default()));
+        }
     }));
     let tx = shared.events.clone();
     ids.push(ch.connect_on_buffered_amount_low(move |_| {
@@ -200,6 +232,7 @@ impl DataChannel {
             closed: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             max_message_size,
+            held: Mutex::new(Vec::new()),
         });
         let dc = Self { shared };
         dc.bind(channel);
@@ -264,11 +297,16 @@ impl DataChannel {
         if self.shared.ended.load(Ordering::Acquire) {
             return DataChannelState::Closed;
         }
-        DataChannelState::from_gst(self.channel().ready_state())
+        match DataChannelState::from_gst(self.channel().ready_state()) {
+            // The peer's first message proves the channel open before webrtcbin says so.
+            DataChannelState::Connecting if self.shared.opened.load(Ordering::Acquire) => DataChannelState::Open,
+            state => state,
+        }
     }
     /// `bufferedAmount`: bytes queued by `send` and not yet handed to SCTP.
     pub fn buffered_amount(&self) -> u64 {
-        self.channel().buffered_amount()
+        let held: usize = self.shared.held_lock().iter().map(Outgoing::len).sum();
+        self.channel().buffered_amount() + held as u64
     }
     /// `bufferedAmountLowThreshold`.
     pub fn buffered_amount_low_threshold(&self) -> u64 {
@@ -293,18 +331,28 @@ impl DataChannel {
     /// `send(string)`.
     pub fn send_text(&self, text: &str) -> Result<()> {
         self.check_send(text.len())?;
-        self.channel()
-            .send_string_full(Some(text))
-            .map_err(|e| Error::Operation(format!("send failed: {}", e.message())))
+        self.transmit(Outgoing::Text(text.to_owned()))
     }
 
     /// `send(ArrayBuffer)`.
     pub fn send_binary(&self, data: &[u8]) -> Result<()> {
         self.check_send(data.len())?;
-        let bytes = glib::Bytes::from(data);
-        self.channel()
-            .send_data_full(Some(&bytes))
-            .map_err(|e| Error::Operation(format!("send failed: {}", e.message())))
+        self.transmit(Outgoing::Binary(glib::Bytes::from(data)))
+    }
+
+    /// Sends now, or holds the message while webrtcbin has not caught up with an open that
+    /// wkrtc already saw (see [`Shared::received`]); held messages go first, in order.
+    fn transmit(&self, out: Outgoing) -> Result<()> {
+        let ch = self.channel();
+        let mut held = self.shared.held_lock();
+        match ch.ready_state() {
+            WebRTCDataChannelState::Open if held.is_empty() => out.send(&ch),
+            WebRTCDataChannelState::Connecting | WebRTCDataChannelState::Open => {
+                held.push(out);
+                Ok(())
+            }
+            _ => Err(Error::InvalidState(format!("data channel '{}' is not open", self.label()))),
+        }
     }
 
     /// Marks the channel closed because its connection ended. `announce` fires `close`
@@ -329,6 +377,30 @@ impl DataChannel {
 }
 
 impl Shared {
+    fn held_lock(&self) -> std::sync::MutexGuard<'_, Vec<Outgoing>> {
+        // Only pushes and drains happen under this lock; a poisoned queue is still a queue.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A message from the peer. webrtcbin delivers the first messages of a channel it opened
+    /// before it marks the channel open (the open runs on its task thread, messages on the
+    /// streaming thread); the peer only sends once it has the channel open, so wkrtc reports
+    /// `open` first, as the W3C orders them.
+    fn received(&self, message: Message) {
+        self.state_changed(DataChannelState::Open);
+        let _ = self.events.send(DataChannelEvent::Message(message));
+    }
+
+    /// Sends what was held for webrtcbin's open.
+    fn flush_held(&self, ch: &WebRTCDataChannel) {
+        let mut held = self.held_lock();
+        for out in held.drain(..) {
+            if let Err(e) = out.send(ch) {
+                let _ = self.events.send(DataChannelEvent::Error(e));
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Bound> {
         // Only swaps happen under this lock; a poisoned one still holds a valid channel.
         self.bound.lock().unwrap_or_else(|e| e.into_inner())

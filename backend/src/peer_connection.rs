@@ -22,7 +22,7 @@ use crate::engine::dtls::{FingerprintGate, Verdict};
 use crate::engine::ice::IceCredentials;
 use crate::engine::session::{Session, SessionSignal, Sink};
 use crate::engine::{self, CAT};
-use crate::jsep::{CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::jsep::{CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE};
 use crate::{Configuration, Error, Result, Settings};
 
 /// How long one webrtcbin call in an operation may take before it is an `OperationError`.
@@ -592,7 +592,11 @@ impl Inner {
             st.readd_remote_candidates = true;
         }
         let text = parsed.to_text();
-        engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, parsed.message().to_owned())).await?;
+        // webrtcbin sends at most min(local, remote) max-message-size: its copy says what
+        // wkrtc can send, the text the peer gets says what wkrtc can receive.
+        let mut for_webrtcbin = parsed;
+        for_webrtcbin.set_max_message_size(MAX_SEND_SIZE);
+        engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, for_webrtcbin.message().to_owned())).await?;
         self.applied(Side::Local, SessionDescription::new(t, text))?;
         self.reannounce_candidates();
         Ok(())
@@ -655,7 +659,11 @@ impl Inner {
             session.add_ice_candidate(*mline, line);
         }
         if parsed.has_data_channel() {
-            let size = parsed.max_message_size().unwrap_or(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE);
+            // RFC 8841, section 6: 0 means no limit.
+            let size = match parsed.max_message_size().unwrap_or(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE) {
+                0 => MAX_SEND_SIZE,
+                n => n.min(MAX_SEND_SIZE),
+            };
             self.max_message_size.store(size, Ordering::Relaxed);
         }
         self.lock().gate.set_expected(fingerprints);

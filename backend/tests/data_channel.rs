@@ -161,3 +161,23 @@ fn send_before_open_is_invalid_state() {
     assert_eq!(dc.ready_state(), DataChannelState::Connecting);
     assert_eq!(dc.send_text("too early").unwrap_err().name(), "InvalidStateError");
 }
+
+/// wkrtc sends up to what the peer advertises (here a peer that, like Chromium, accepts
+/// 256 KiB), and refuses more with a TypeError before webrtcbin sees it.
+#[test]
+fn sends_up_to_the_peers_limit() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let dc_a = a.pc.create_data_channel("big", DataChannelInit::default()).unwrap();
+    let offer = wait(a.pc.create_offer(wkrtc::OfferOptions::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
+    wait(b.pc.set_remote_description(offer)).unwrap();
+    a.trickle_to(&b);
+    let answer = wait(b.pc.create_answer()).unwrap();
+    wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
+    let chromium_like = answer.sdp.replace("a=max-message-size:65536", "a=max-message-size:262144");
+    wait(a.pc.set_remote_description(wkrtc::SessionDescription::answer(chromium_like))).unwrap();
+    b.trickle_to(&a);
+    wait_open(&dc_a);
+    dc_a.send_binary(&vec![7; 256 * 1024]).unwrap();
+    assert_eq!(dc_a.send_binary(&vec![7; 256 * 1024 + 1]).unwrap_err().name(), "TypeError");
+}

@@ -19,10 +19,14 @@
 pub mod browser;
 pub mod netns;
 pub mod report;
+pub mod runner;
 
 /// The test pages, embedded at build time.
 pub mod pages {
     /// Two `RTCPeerConnection`s in one page connected to each other: setup time, data-channel
     /// throughput with every byte verified, round trips; reports `kind: "local_pair"`.
     pub const LOCAL_PAIR: &str = include_str!("../pages/local_pair.html");
+    /// The interop scenarios against `wkrtc serve` (`?scenarios=a,b,...`); reports
+    /// `kind: "scenario"` per scenario, then `scenario: "done"`.
+    pub const INTEROP: &str = include_str!("../pages/interop.html");
 }

@@ -19,8 +19,15 @@ use crate::{Error, Result};
 /// delivery point (about 65 KB) reaches the application as several messages (measured: a
 /// 256 KiB message arrives as 66304 + 66304 + 66304 + 63232 bytes). Advertising more would
 /// invite peers to send messages wkrtc would corrupt. Sending is not limited by this: wkrtc
-/// sends up to the peer's own `a=max-message-size` (256 KiB to Chromium).
+/// sends up to the peer's own `a=max-message-size` (256 KiB to Chromium), at most
+/// [`MAX_SEND_SIZE`].
 pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 64 * 1024;
+
+/// The largest message wkrtc sends (its `canSendSize`), whatever the peer accepts: 1 MiB.
+/// webrtcbin caps sends at the smaller of the two descriptions' `a=max-message-size`, so
+/// the copy of the local description handed to webrtcbin carries this value, while the
+/// description the peer sees carries [`DEFAULT_MAX_MESSAGE_SIZE`].
+pub const MAX_SEND_SIZE: u64 = 1024 * 1024;
 
 /// A parsed SDP text.
 #[derive(Debug, Clone)]
@@ -198,6 +205,23 @@ impl ParsedDescription {
             .and_then(|v| v.trim().parse().ok())
     }
 
+    /// Sets `a=max-message-size:<size>` on every data section, replacing any value.
+    pub fn set_max_message_size(&mut self, size: u64) {
+        for i in 0..self.msg.medias_len() {
+            let Some(media) = self.msg.media_mut(i) else { continue };
+            if !is_data_section(media) || is_rejected(media) {
+                continue;
+            }
+            let existing = (0..media.attributes_len()).find(|&a| media.attribute(a).is_some_and(|a| a.key() == "max-message-size"));
+            match existing {
+                Some(a) => {
+                    let _ = media.replace_attribute(a, gst_sdp::SDPAttribute::new("max-message-size", Some(&size.to_string())));
+                }
+                None => media.add_attribute("max-message-size", Some(&size.to_string())),
+            }
+        }
+    }
+
     /// Adds `a=max-message-size:<size>` to every data section that lacks one.
     pub fn add_max_message_size(&mut self, size: u64) {
         for i in 0..self.msg.medias_len() {
@@ -328,5 +352,9 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         let text = d.to_text();
         assert_eq!(text.matches("a=max-message-size:65536").count(), 1);
         assert_eq!(parsed(&text).unwrap().max_message_size(), Some(DEFAULT_MAX_MESSAGE_SIZE));
+        let mut d = parsed(&text).unwrap();
+        d.set_max_message_size(1 << 20);
+        assert_eq!(d.max_message_size(), Some(1 << 20));
+        assert_eq!(d.to_text().matches("a=max-message-size:").count(), 1);
     }
 }

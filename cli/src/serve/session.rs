@@ -23,6 +23,8 @@ use super::pattern;
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The signaling loop's read timeout: how often it looks at wkrtc's events.
 const POLL: Duration = Duration::from_millis(5);
+/// How long a request naming a channel waits for wkrtc to announce it.
+const CHANNEL_WAIT: Duration = Duration::from_secs(2);
 /// Source channels keep at most this much queued in wkrtc.
 const SEND_HIGH_WATER: u64 = 1024 * 1024;
 
@@ -242,6 +244,12 @@ impl Session {
     fn forward_events(&mut self) {
         let Some(events) = self.events.clone() else { return };
         while let Ok(ev) = events.try_recv() {
+            self.forward_event(ev);
+        }
+    }
+
+    fn forward_event(&mut self, ev: Event) {
+        {
             match ev {
                 Event::IceCandidate(Some(c)) => self.send(json!({
                     "type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index
@@ -276,6 +284,18 @@ impl Session {
     /// verifiable messages on channel L, then reports `{"type":"sent",...}`.
     fn start_sending(&mut self, msg: &Value) -> wkrtc::Result<()> {
         let label = msg.get("label").and_then(Value::as_str).unwrap_or_default();
+        // The page may ask as soon as its side of a new channel opened, which can be before
+        // wkrtc's datachannel event went through this loop: give that event a moment.
+        let deadline = Instant::now() + CHANNEL_WAIT;
+        while !self.channels.contains_key(label) && Instant::now() < deadline {
+            if let Some(events) = &self.events {
+                if let Ok(ev) = events.recv_timeout(POLL) {
+                    self.forward_event(ev);
+                }
+            } else {
+                break;
+            }
+        }
         let ch = self.channels.get(label).ok_or_else(|| wkrtc::Error::NotFound(format!("no channel '{label}'")))?;
         let size = msg.get("size").and_then(Value::as_u64).unwrap_or(1024).clamp(8, 16 * 1024 * 1024) as usize;
         let count = msg.get("count").and_then(Value::as_u64);

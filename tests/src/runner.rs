@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MPL-2.0
+//! What every `harness = false` interop test needs: enough of libtest's command line for
+//! `cargo test` and `cargo nextest` (`--list`, name filters), and the closing
+//! `N passed, M failed` line.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Answers `--list` and name filters for the single test `name`. `Some(code)` means: exit
+/// now with `code`, there is nothing to run.
+pub fn libtest_args(name: &str) -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            println!("{name}: test");
+        }
+        return Some(ExitCode::SUCCESS);
+    }
+    let exact = args.iter().any(|a| a == "--exact");
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let wanted = filters.is_empty() || filters.iter().any(|f| if exact { f.as_str() == name } else { name.contains(f.as_str()) });
+    if !wanted {
+        println!("0 passed, 0 failed");
+        return Some(ExitCode::SUCCESS);
+    }
+    None
+}
+
+/// Counts checks and prints each as `PASS`/`FAIL` with its duration.
+#[derive(Debug, Default)]
+pub struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    /// Runs `check` and records its outcome under `what`.
+    pub fn check<T>(&mut self, what: &str, check: impl FnOnce() -> anyhow::Result<T>) -> Option<T> {
+        let started = Instant::now();
+        match check() {
+            Ok(v) => {
+                self.passed += 1;
+                println!("PASS {what} ({:.1} s)", started.elapsed().as_secs_f64());
+                Some(v)
+            }
+            Err(e) => {
+                self.failed += 1;
+                println!("FAIL {what} ({:.1} s): {e:#}", started.elapsed().as_secs_f64());
+                None
+            }
+        }
+    }
+
+    /// Records a failure that happened outside [`Self::check`].
+    pub fn fail(&mut self, what: &str, why: &str) {
+        self.failed += 1;
+        println!("FAIL {what}: {why}");
+    }
+
+    /// Prints `N passed, M failed` and turns it into the exit code.
+    pub fn finish(self) -> ExitCode {
+        println!("{} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 && self.passed > 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Browser interop (`harness = false`): headless Chromium and Firefox ESR against
+//! `wkrtc serve`, in a private network namespace.
+//!
+//! Each browser runs every scenario of `pages/interop.html` (browser or wkrtc offering,
+//! channels from either side, 1,000 verified messages each way, the largest messages, an
+//! unordered unreliable channel, a negotiated channel, mDNS-hidden host candidates, a tab
+//! closed mid-transfer, 20 consecutive sessions, throughput both ways); the page reports each
+//! result to the server and this program asserts on them. The same Chromium then runs two
+//! `RTCPeerConnection`s against each other (`pages/local_pair.html`), the anchor the figures
+//! are compared with. Ends with `N passed, M failed`.
+//!
+//! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) runs one browser only.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
+use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
+use wkrtc_interop::browser::{Browser, Kind, Options};
+use wkrtc_interop::runner::{self, Tally};
+use wkrtc_interop::{netns, pages};
+
+const NAME: &str = "interop";
+const SCENARIOS: &[&str] = &[
+    "browser-offers",
+    "wkrtc-offers",
+    "channels-both-sides",
+    "large",
+    "unordered",
+    "negotiated",
+    "mdns",
+    "tab-close",
+    "sessions",
+    "throughput",
+];
+/// Bound on one browser's whole run of all scenarios.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn main() -> ExitCode {
+    if let Some(code) = runner::libtest_args(NAME) {
+        return code;
+    }
+    let mut tally = Tally::default();
+    if let Err(e) = netns::isolate() {
+        tally.fail("network namespace", &format!("{e:#}"));
+        return tally.finish();
+    }
+    let html = |path: &str, body: &str| Page { path: path.into(), content_type: "text/html; charset=utf-8".into(), body: body.as_bytes().to_vec() };
+    let options = ServeOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        settings: wkrtc::Settings::loopback(),
+        pages: vec![html("/test/interop.html", pages::INTEROP), html("/test/local_pair.html", pages::LOCAL_PAIR)],
+    };
+    let server = match Server::start(options) {
+        Ok(s) => s,
+        Err(e) => {
+            tally.fail("wkrtc serve", &format!("{e:#}"));
+            return tally.finish();
+        }
+    };
+    let browsers = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
+    let mut figures: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
+    for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let kind = match name {
+            "chromium" => Kind::Chromium,
+            "firefox" => Kind::Firefox,
+            other => {
+                tally.fail(other, "unknown browser in WKRTC_INTEROP_BROWSERS");
+                continue;
+            }
+        };
+        let url = format!("http://{}/test/interop.html?scenarios={}", server.addr(), SCENARIOS.join(","));
+        let reports = match run_page(&server, kind, &url, |r| r["scenario"] == "done") {
+            Ok(r) => r,
+            Err(e) => {
+                tally.fail(&format!("{kind}"), &format!("{e:#}"));
+                continue;
+            }
+        };
+        let f = figures.entry(kind.to_string()).or_default();
+        for scenario in SCENARIOS {
+            let report = reports.iter().find(|r| r["scenario"] == *scenario);
+            tally.check(&format!("{kind} {scenario}"), || check(kind, scenario, report, f));
+        }
+    }
+    if browsers.contains("chromium") {
+        let url = format!("http://{}/test/local_pair.html", server.addr());
+        let anchor = run_page(&server, Kind::Chromium, &url, |r| r["kind"] == "local_pair");
+        tally.check("chromium-to-chromium anchor", || {
+            let r = anchor?.pop().context("no report")?;
+            ensure!(r["ok"] == true, "anchor failed: {}", r["error"]);
+            let f = figures.entry("chromium pair (anchor)".into()).or_default();
+            f.insert("setup median ms", num(&r, "setupMedianMs")?);
+            // The page reports Mbit/s.
+            f.insert("to peer 64 KiB MB/s", num(&r, "mbps64k")? / 8.0);
+            f.insert("to peer 16 KiB MB/s", num(&r, "mbps16k")? / 8.0);
+            Ok(())
+        });
+    }
+    print_figures(&figures);
+    tally.finish()
+}
+
+fn num(r: &Value, key: &str) -> Result<f64> {
+    r[key].as_f64().with_context(|| format!("report has no number '{key}': {r}"))
+}
+
+/// Opens `url` in a fresh `kind` and collects reports until `last` matches one.
+fn run_page(server: &Server, kind: Kind, url: &str, last: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+    let reports = server.reports();
+    while reports.try_recv().is_ok() {}
+    let mut browser = Browser::launch(kind, url, &Options::default())?;
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let mut got = Vec::new();
+    loop {
+        if Instant::now() > deadline {
+            bail!("no final report within {RUN_TIMEOUT:?}; got {} reports; browser stderr:\n{}", got.len(), browser.stderr_tail(2000));
+        }
+        match reports.recv_timeout(Duration::from_millis(500)) {
+            Ok(r) => {
+                let done = last(&r);
+                println!("  {kind}: {}", summarize(&r));
+                got.push(r);
+                if done {
+                    return Ok(got);
+                }
+            }
+            Err(flume::RecvTimeoutError::Timeout) => {
+                if let Some(status) = browser.try_exited()? {
+                    bail!("{kind} exited ({status}) before reporting; stderr:\n{}", browser.stderr_tail(2000));
+                }
+            }
+            Err(e) => bail!("report channel: {e}"),
+        }
+    }
+}
+
+fn summarize(r: &Value) -> String {
+    let mut r = r.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("userAgent");
+        o.remove("setupsMs");
+        o.remove("localCandidates");
+    }
+    r.to_string()
+}
+
+/// Checks one scenario's report and keeps its figures.
+fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTreeMap<&'static str, f64>) -> Result<()> {
+    let r = report.context("the page sent no report for this scenario")?;
+    ensure!(r["ok"] == true, "{}", r["error"].as_str().unwrap_or("failed"));
+    match scenario {
+        "browser-offers" | "wkrtc-offers" => ensure!(num(r, "messagesEachWay")? == 1000.0, "not 1000 messages each way"),
+        "large" => ensure!(num(r, "largeFromWkrtc")? == 4.0, "not all 256 KiB messages arrived"),
+        "mdns" => {
+            // Without camera permission both browsers hide host addresses behind mDNS names,
+            // which webrtcbin cannot resolve: the call connects through peer-reflexive pairs.
+            let hidden = num(r, "mdnsCandidates")?;
+            ensure!(hidden >= 1.0, "{kind} gathered no .local candidate: {}", r["localCandidates"]);
+        }
+        "tab-close" => ensure!(r["childStarted"] == true, "the child tab never started its transfer"),
+        "sessions" => {
+            ensure!(num(r, "passed")? == 20.0, "not 20 of 20 sessions");
+            figures.insert("setup median ms", num(r, "setupMedianMs")?);
+            figures.insert("setup first ms", num(r, "setupFirstMs")?);
+        }
+        "throughput" => {
+            figures.insert("to wkrtc 64 KiB MB/s", num(r, "toWkrtc65536MBps")?);
+            figures.insert("to wkrtc 16 KiB MB/s", num(r, "toWkrtc16384MBps")?);
+            figures.insert("from wkrtc 64 KiB MB/s", num(r, "fromWkrtc65536MBps")?);
+            figures.insert("from wkrtc 16 KiB MB/s", num(r, "fromWkrtc16384MBps")?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn print_figures(figures: &BTreeMap<String, BTreeMap<&'static str, f64>>) {
+    let anchor = figures.get("chromium pair (anchor)");
+    println!("\nfigures (ratios against the Chromium pair measured in this run):");
+    for (who, f) in figures {
+        for (key, value) in f {
+            let ratio = anchor
+                .and_then(|a| {
+                    let base = match *key {
+                        k if k.starts_with("setup median") => a.get("setup median ms"),
+                        k if k.contains("64 KiB") => a.get("to peer 64 KiB MB/s"),
+                        k if k.contains("16 KiB") => a.get("to peer 16 KiB MB/s"),
+                        _ => None,
+                    };
+                    base.map(|b| format!("  ({:.2}x)", value / b))
+                })
+                .unwrap_or_default();
+            println!("  {who:<24} {key:<24} {value:>9.2}{ratio}");
+        }
+    }
+}
