@@ -87,13 +87,13 @@ fn serve(listen: Option<std::net::SocketAddr>) -> Result<()> {
     use wkrtc_cli::serve::{Options, Server};
     let explicit = listen.is_some();
     let listen = listen.unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
-    let settings = if listen.ip().is_loopback() {
-        wkrtc::Settings::loopback()
-    } else {
+    if !listen.ip().is_loopback() {
         eprintln!("wkrtc: warning: listening on {listen}: the page and a wkrtc peer are reachable from other machines");
-        wkrtc::Settings::default()
-    };
-    let options = Options { listen, settings, ..Options::default() };
+    }
+    // wkrtc's peers gather the host's addresses (no STUN, no UPnP: nothing is sent to find
+    // them): Firefox pairs with no loopback candidate, so 127.0.0.1 alone would not do even
+    // for a browser on this machine.
+    let options = Options { listen, ..Options::default() };
     let server = match Server::start(options.clone()) {
         Ok(s) => s,
         // The default port is only a convenience: take any free one.

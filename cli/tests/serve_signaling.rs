@@ -107,7 +107,7 @@ fn full_call(server: &Server) {
 
 #[test]
 fn bad_clients_do_not_disturb_good_ones() {
-    let server = Server::start(Options::default()).unwrap();
+    let server = Server::start(Options { settings: Settings::loopback(), ..Options::default() }).unwrap();
     full_call(&server);
 
     let mut bad = connect(&server);
@@ -156,7 +156,7 @@ fn bad_clients_do_not_disturb_good_ones() {
 #[test]
 fn pages_and_reports() {
     let page = wkrtc_cli::serve::Page { path: "/test/x.html".into(), content_type: "text/html".into(), body: b"<p>x</p>".to_vec() };
-    let server = Server::start(Options { pages: vec![page], ..Options::default() }).unwrap();
+    let server = Server::start(Options { pages: vec![page], settings: Settings::loopback(), ..Options::default() }).unwrap();
     let get = |path: &str| {
         use std::io::{Read, Write};
         let mut s = TcpStream::connect(server.addr()).unwrap();

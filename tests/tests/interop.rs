@@ -52,7 +52,11 @@ fn main() -> ExitCode {
     let html = |path: &str, body: &str| Page { path: path.into(), content_type: "text/html; charset=utf-8".into(), body: body.as_bytes().to_vec() };
     let options = ServeOptions {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        settings: wkrtc::Settings::loopback(),
+        // Loopback, and the namespace's own address: Firefox pairs with no loopback candidate.
+        settings: wkrtc::Settings {
+            local_addresses: vec![[127, 0, 0, 1].into(), netns::DUMMY_ADDR.parse().expect("a literal address")],
+            ..wkrtc::Settings::loopback()
+        },
         pages: vec![html("/test/interop.html", pages::INTEROP), html("/test/local_pair.html", pages::LOCAL_PAIR)],
     };
     let server = match Server::start(options) {

@@ -51,7 +51,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::loopback(), pages: Vec::new() }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::default(), pages: Vec::new() }
     }
 }
 
