@@ -10,7 +10,8 @@
 //! `RTCPeerConnection`s against each other (`pages/local_pair.html`), the anchor the figures
 //! are compared with. Ends with `N passed, M failed`.
 //!
-//! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) runs one browser only.
+//! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) runs one browser only;
+//! `WKRTC_INTEROP_SCENARIOS=sessions,large` only those scenarios.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -67,6 +68,8 @@ fn main() -> ExitCode {
         }
     };
     let browsers = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
+    let only = std::env::var("WKRTC_INTEROP_SCENARIOS").unwrap_or_default();
+    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| only.is_empty() || only.split(',').any(|o| o == *s)).collect();
     let mut figures: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
     for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let kind = match name {
@@ -77,7 +80,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        let url = format!("http://{}/test/interop.html?scenarios={}", server.addr(), SCENARIOS.join(","));
+        let url = format!("http://{}/test/interop.html?scenarios={}", server.addr(), scenarios.join(","));
         let reports = match run_page(&server, kind, &url, |r| r["scenario"] == "done") {
             Ok(r) => r,
             Err(e) => {
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
             }
         };
         let f = figures.entry(kind.to_string()).or_default();
-        for scenario in SCENARIOS {
+        for scenario in &scenarios {
             let report = reports.iter().find(|r| r["scenario"] == *scenario);
             tally.check(&format!("{kind} {scenario}"), || check(kind, scenario, report, f));
         }
