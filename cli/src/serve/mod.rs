@@ -118,8 +118,7 @@ fn connection(id: u64, stream: TcpStream, shared: &session::Shared, pages: &[Pag
         ("GET", "/ws") if request.is_websocket() && request.leftover.is_empty() => {
             http::accept_websocket(&stream, &request)?;
             let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_REPORT)).max_frame_size(Some(MAX_REPORT));
-            let ws = tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, Some(config));
-            session::serve(id, ws, shared.clone());
+            session::serve(id, stream, config, shared.clone());
         }
         ("GET", "/") | ("GET", "/index.html") => http::respond(&stream, "200 OK", "text/html; charset=utf-8", INDEX.as_bytes())?,
         ("GET", "/wkrtc-client.js") => http::respond(&stream, "200 OK", "text/javascript; charset=utf-8", CLIENT.as_bytes())?,

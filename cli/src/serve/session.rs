@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, OfferOptions, PeerConnection, SessionDescription, Settings};
 
@@ -21,7 +22,9 @@ use super::pattern;
 
 /// How long one wkrtc operation may take before the session reports an OperationError.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-/// The signaling loop's read timeout: how often it looks at wkrtc's events.
+/// How long the signaling loop sleeps at most when nothing happens (to notice a stop).
+const IDLE: Duration = Duration::from_millis(250);
+/// How long a request naming a channel waits between looks at wkrtc's events.
 const POLL: Duration = Duration::from_millis(5);
 /// How long a request naming a channel waits for wkrtc to announce it.
 const CHANNEL_WAIT: Duration = Duration::from_secs(2);
@@ -52,9 +55,18 @@ struct Channel {
     low: flume::Receiver<()>,
 }
 
+/// What the WebSocket reader thread passes on.
+enum Incoming {
+    Text(String),
+    Binary,
+    Closed,
+}
+
 struct Session {
     id: u64,
+    /// Writes only: a reader thread owns the reading half (see [`serve`]).
     ws: WebSocket<TcpStream>,
+    incoming: flume::Receiver<Incoming>,
     shared: Shared,
     pc: Option<PeerConnection>,
     events: Option<flume::Receiver<Event>>,
@@ -81,10 +93,35 @@ fn run<T: Send + 'static>(fut: impl std::future::Future<Output = wkrtc::Result<T
 }
 
 /// Serves one signaling connection until the client leaves or the server stops.
-pub fn serve(id: u64, ws: WebSocket<TcpStream>, shared: Shared) {
+///
+/// A thread reads the socket and this one waits on that, wkrtc's events and the helper
+/// threads' messages at once, so nothing waits for a poll interval. The two halves use two
+/// WebSocket states over one socket: the reader never writes (browsers send no pings), the
+/// writer never reads.
+pub fn serve(id: u64, stream: TcpStream, config: WebSocketConfig, shared: Shared) {
+    let Ok(read_half) = stream.try_clone() else { return };
+    let _ = stream.set_read_timeout(None);
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = read_half.set_read_timeout(None);
+    let (tx, incoming) = flume::unbounded();
+    let mut reader = WebSocket::from_raw_socket(read_half, Role::Server, Some(config));
+    std::thread::spawn(move || loop {
+        let item = match reader.read() {
+            Ok(Message::Text(t)) => Incoming::Text(t.as_str().to_owned()),
+            Ok(Message::Binary(_)) => Incoming::Binary,
+            Ok(Message::Close(_)) | Err(_) => Incoming::Closed,
+            Ok(_) => continue,
+        };
+        let closed = matches!(item, Incoming::Closed);
+        if tx.send(item).is_err() || closed {
+            break;
+        }
+    });
+    let shutdown = stream.try_clone();
     let mut s = Session {
         id,
-        ws,
+        ws: WebSocket::from_raw_socket(stream, Role::Server, Some(config)),
+        incoming,
         shared,
         pc: None,
         events: None,
@@ -99,28 +136,42 @@ pub fn serve(id: u64, ws: WebSocket<TcpStream>, shared: Shared) {
     if let Some(pc) = s.pc.take() {
         pc.close();
     }
+    // Unblocks the reader thread.
+    if let Ok(socket) = shutdown {
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// What woke the signaling loop.
+enum Wake {
+    Incoming(Incoming),
+    Event(Event),
+    Out(Value),
+    Idle,
 }
 
 impl Session {
     fn run(&mut self) {
-        let _ = self.ws.get_ref().set_read_timeout(Some(POLL));
-        let _ = self.ws.get_ref().set_write_timeout(Some(Duration::from_secs(5)));
         self.send(json!({"type": "hello", "session": self.id, "wkrtc": env!("CARGO_PKG_VERSION")}));
         while !self.broken && !self.shared.stop.load(Ordering::Acquire) {
-            match self.ws.read() {
-                Ok(Message::Text(text)) => self.on_text(text.as_str()),
-                Ok(Message::Binary(_)) => self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"})),
-                Ok(Message::Close(_)) => break,
-                Ok(_) => {}
-                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(e) => {
-                    gst::debug!(super::CAT, "session {}: signaling socket: {}", self.id, e);
-                    break;
+            let wake = {
+                let mut select = flume::Selector::new()
+                    .recv(&self.incoming, |m| Wake::Incoming(m.unwrap_or(Incoming::Closed)))
+                    .recv(&self.outbox.1, |v| v.map(Wake::Out).unwrap_or(Wake::Idle));
+                if let Some(events) = &self.events {
+                    select = select.recv(events, |e| e.map(Wake::Event).unwrap_or(Wake::Idle));
                 }
-            }
-            self.forward_events();
-            while let Ok(v) = self.outbox.1.try_recv() {
-                self.send(v);
+                select.wait_timeout(IDLE).unwrap_or(Wake::Idle)
+            };
+            match wake {
+                Wake::Incoming(Incoming::Text(text)) => self.on_text(&text),
+                Wake::Incoming(Incoming::Binary) => {
+                    self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"}))
+                }
+                Wake::Incoming(Incoming::Closed) => break,
+                Wake::Event(ev) => self.forward_event(ev),
+                Wake::Out(v) => self.send(v),
+                Wake::Idle => {}
             }
         }
     }
@@ -239,13 +290,6 @@ impl Session {
         run(pc.set_local_description(Some(offer.clone())))?;
         self.send(json!({"type": "offer", "sdp": offer.sdp}));
         Ok(())
-    }
-
-    fn forward_events(&mut self) {
-        let Some(events) = self.events.clone() else { return };
-        while let Ok(ev) = events.try_recv() {
-            self.forward_event(ev);
-        }
     }
 
     fn forward_event(&mut self, ev: Event) {
