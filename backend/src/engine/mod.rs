@@ -72,8 +72,10 @@ fn start() -> Result<Runtime> {
     std::thread::Builder::new()
         .name("wkrtc-worker".into())
         .spawn(move || {
-            // The context is owned by this thread alone, so acquiring it succeeds.
-            let _guard = ctx.acquire().expect("fresh context is free");
+            let Ok(_owner) = ctx.acquire() else {
+                gst::error!(CAT, "the worker context is owned elsewhere: wkrtc cannot run operations");
+                return;
+            };
             glib::MainLoop::new(Some(&ctx), false).run();
         })
         .map_err(|e| Error::Operation(format!("cannot start the wkrtc worker thread: {e}")))?;
