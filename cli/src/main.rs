@@ -31,8 +31,9 @@ commands:
       Two wkrtc peers in this process call each other over 127.0.0.1 (trickle ICE, one
       data channel), then a raw webrtcbin pair does the same. Prints set-up times (first
       call and warm median/p90 of N calls, default 20), data-channel throughput with
-      64 KiB and 16 KiB messages for S seconds each (default 2, every byte verified) and
-      round trips of 1000 32-byte pings. Exits non-zero on any error or mismatch.
+      64 KiB and 16 KiB messages for S seconds each, three times (default 2; every byte
+      verified; the median counts) and round trips of 1000 32-byte pings. Exits non-zero
+      on any error or mismatch.
   help
       Prints this text.
 ";
