@@ -422,7 +422,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let calls = if opts.runs == 1 { "1 call".to_owned() } else { format!("{} calls", opts.runs) };
     println!("wkrtc loopback: {calls} per implementation on 127.0.0.1 (trickle ICE, one data channel), each pair closed after;");
     println!(
-        "on the last call {} s each of 64 KiB and 16 KiB messages, then {} pings of {} bytes",
+        "on the last call {} s each of 64 KiB and 16 KiB messages, three times, then {} pings of {} bytes",
         opts.seconds.as_secs_f64(),
         phases::PINGS,
         phases::PING_SIZE
