@@ -93,6 +93,15 @@ fn main() -> ExitCode {
             let report = reports.iter().find(|r| r["scenario"] == *scenario);
             tally.check(&format!("{kind} {scenario}"), || check(kind, scenario, report, f));
         }
+        // The page people open (`wkrtc serve`'s `/`) runs its own checks and reports them.
+        let url = format!("http://{}/", server.addr());
+        let page = run_page(&server, kind, &url, |r| r["kind"] == "serve-page");
+        tally.check(&format!("{kind} serve page"), || {
+            let r = page?.pop().context("no report")?;
+            ensure!(r["ok"] == true, "{}", r["error"]);
+            ensure!(num(&r, "verified")? >= 212.0, "only {} messages verified", r["verified"]);
+            Ok(())
+        });
     }
     if browsers.contains("chromium") {
         let url = format!("http://{}/test/local_pair.html", server.addr());
