@@ -584,12 +584,7 @@ impl Inner {
         };
         if let Some(creds) = restart {
             gst::info!(CAT, "local description restarts ICE (ufrag {})", creds.ufrag);
-            session.restart_ice(&creds)?;
-            let mut st = self.lock();
-            st.local_ice = Some(creds);
-            st.restart_requested = false;
-            st.reannounce_candidates = true;
-            st.readd_remote_candidates = true;
+            self.restart_ice(&session, creds)?;
         }
         let text = parsed.to_text();
         // webrtcbin sends at most min(local, remote) max-message-size: its copy says what
@@ -599,6 +594,19 @@ impl Inner {
         engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, for_webrtcbin.message().to_owned())).await?;
         self.applied(Side::Local, SessionDescription::new(t, text))?;
         self.reannounce_candidates();
+        Ok(())
+    }
+
+    /// Restarts libnice with `creds`, which every later description carries; the local
+    /// candidates are announced again after the next local description, the peer's re-added
+    /// after the next remote one.
+    fn restart_ice(&self, session: &Session, creds: IceCredentials) -> Result<()> {
+        session.restart_ice(&creds)?;
+        let mut st = self.lock();
+        st.local_ice = Some(creds);
+        st.restart_requested = false;
+        st.reannounce_candidates = true;
+        st.readd_remote_candidates = true;
         Ok(())
     }
 
@@ -643,11 +651,7 @@ impl Inner {
             // restarts too, before the new remote credentials are applied.
             let creds = IceCredentials::generate()?;
             gst::info!(CAT, "remote offer restarts ICE; local ufrag now {}", creds.ufrag);
-            session.restart_ice(&creds)?;
-            let mut st = self.lock();
-            st.local_ice = Some(creds);
-            st.reannounce_candidates = true;
-            st.readd_remote_candidates = true;
+            self.restart_ice(&session, creds)?;
         }
         engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, parsed.message().to_owned())).await?;
         let readd = {
