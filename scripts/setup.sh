@@ -20,6 +20,7 @@ PACKAGES=(
   iproute2
   chromium
   firefox-esr
+  coturn
 )
 
 missing=()

@@ -29,6 +29,8 @@ pub fn try_wait<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static
 pub struct Peer {
     pub pc: Arc<PeerConnection>,
     pub events: flume::Receiver<Event>,
+    /// Every local candidate line seen so far.
+    pub gathered: Arc<std::sync::Mutex<Vec<String>>>,
     candidates: flume::Receiver<IceCandidate>,
 }
 
@@ -41,10 +43,15 @@ impl Peer {
         let (ev_tx, events) = flume::unbounded();
         let (cand_tx, candidates) = flume::unbounded();
         let all = pc.events();
+        let gathered = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = gathered.clone();
         std::thread::spawn(move || {
             for ev in all.iter() {
                 let sent = match ev {
-                    Event::IceCandidate(Some(c)) => cand_tx.send(c).is_ok(),
+                    Event::IceCandidate(Some(c)) => {
+                        seen.lock().unwrap().push(c.candidate.clone());
+                        cand_tx.send(c).is_ok()
+                    }
                     other => ev_tx.send(other).is_ok(),
                 };
                 if !sent {
@@ -52,7 +59,7 @@ impl Peer {
                 }
             }
         });
-        Self { pc: Arc::new(pc), events, candidates }
+        Self { pc: Arc::new(pc), events, gathered, candidates }
     }
 
     /// Forwards this peer's candidates to `to` from now on (call once `to` has our description).
