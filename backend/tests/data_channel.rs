@@ -181,3 +181,37 @@ fn sends_up_to_the_peers_limit() {
     dc_a.send_binary(&vec![7; 256 * 1024]).unwrap();
     assert_eq!(dc_a.send_binary(&vec![7; 256 * 1024 + 1]).unwrap_err().name(), "TypeError");
 }
+
+/// The side that did not create a channel may send the moment it learns of it, before the
+/// creator's webrtcbin has processed the peer's acknowledgement: every message still arrives,
+/// after `open`, and the creator can answer each at once.
+#[test]
+fn messages_right_after_the_announcement() {
+    for round in 0..5 {
+        let (a, b) = (Peer::new(), Peer::new());
+        let dc_a = a.pc.create_data_channel("early", DataChannelInit::default()).unwrap();
+        let events_a = dc_a.events();
+        negotiate(&a, &b);
+        let dc_b = b.next_data_channel();
+        for i in 0..100 {
+            dc_b.send_text(&format!("{i}")).unwrap();
+        }
+        let mut opened = false;
+        let mut i = 0;
+        while i < 100 {
+            match expect_event(&events_a, "event", &mut |e| Some(e.clone())) {
+                DataChannelEvent::Open => opened = true,
+                DataChannelEvent::Message(m) => {
+                    assert!(opened, "round {round}: message before open");
+                    assert_eq!(m, Message::Text(format!("{i}")), "round {round}");
+                    dc_a.send_text(&format!("echo {i}")).unwrap();
+                    i += 1;
+                }
+                _ => {}
+            }
+        }
+        for i in 0..100 {
+            assert_eq!(next_message(&dc_b), Message::Text(format!("echo {i}")), "round {round}");
+        }
+    }
+}

@@ -19,6 +19,8 @@ use crate::jsep::{pem_certificate_der, Fingerprint};
 const PENDING: u8 = 0;
 const VERIFIED: u8 = 1;
 const REJECTED: u8 = 2;
+/// The session is being torn down: nothing more goes through.
+const CLOSED: u8 = 3;
 
 /// The gate's decision, reported once.
 pub(crate) enum Verdict {
@@ -54,6 +56,13 @@ impl FingerprintGate {
     /// True once the peer certificate matched.
     pub fn passes(&self) -> bool {
         self.state.load(Ordering::Acquire) == VERIFIED
+    }
+
+    /// Shuts the gate for good before the session stops: sctpdec 1.22 aborts the process
+    /// (`assertion failed: (src_pad)`) when data for a stream arrives while its pads are
+    /// being removed, which a pipeline going to NULL does.
+    pub fn close(&self) {
+        self.state.store(CLOSED, Ordering::Release);
     }
 
     /// The fingerprints of the remote description now in force.

@@ -37,6 +37,7 @@ pub(crate) struct Session {
     hooked: Mutex<Vec<WebRTCDTLSTransport>>,
     /// Ta while checks run, in ms.
     check_pacing: u32,
+    gate: Arc<FingerprintGate>,
 }
 
 fn sdp_type(t: SdpType) -> WebRTCSDPType {
@@ -97,7 +98,7 @@ impl Session {
         }
 
         gate.attach(&webrtcbin);
-        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing) };
+        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing), gate: gate.clone() };
         session.connect_signals();
         session
             .pipeline
@@ -273,6 +274,7 @@ impl Session {
 
     /// Stops the pipeline. Call from a thread that is not one of its streaming threads.
     pub fn stop(&self) {
+        self.gate.close();
         if let Some(bus) = self.pipeline.bus() {
             bus.unset_sync_handler();
         }
