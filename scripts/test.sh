@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR=never
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doc tests: the crate's tutorial example first, then everything else.
   cargo test -p wkrtc --doc
-  cargo nextest run --workspace --no-fail-fast --retries 0
+  cargo nextest run --workspace --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
 fi

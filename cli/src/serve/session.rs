@@ -407,6 +407,9 @@ fn serve_channel(dc: DataChannel, low: flume::Sender<()>, counters: Arc<Mutex<Ha
                     c.messages += 1;
                     c.bytes += len as u64;
                     if let Err(e) = verdict {
+                        if c.errors == 0 {
+                            eprintln!("wkrtc serve: channel '{label}', message {}: {e} (channel {:?})", c.messages, dc.ready_state());
+                        }
                         c.errors += 1;
                         c.first_error.get_or_insert(e);
                     }
