@@ -342,13 +342,13 @@ impl PeerConnection {
             }
             _ => None,
         };
-        let queued = self.chain(move |inner| async move {
+        
+        self.chain(move |inner| async move {
             match early {
                 Some(e) => Err(e),
                 None => inner.add_ice_candidate(candidate),
             }
-        });
-        queued
+        })
     }
 
     /// `restartIce`: the next offer restarts ICE with new credentials, and

@@ -15,7 +15,7 @@ fn offer_from_a_fresh_peer() -> SessionDescription {
 }
 
 fn edit(desc: &SessionDescription, f: impl Fn(&str) -> Option<String>) -> SessionDescription {
-    let sdp = desc.sdp.lines().filter_map(|l| f(l)).map(|l| l + "\r\n").collect();
+    let sdp = desc.sdp.lines().filter_map(f).map(|l| l + "\r\n").collect();
     SessionDescription::new(desc.sdp_type, sdp)
 }
 

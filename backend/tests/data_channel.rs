@@ -81,7 +81,7 @@ fn unordered_unreliable_channel() {
         dc_a.send_binary(&i.to_be_bytes()).unwrap();
     }
     // Loopback does not lose packets: every message arrives, in some order.
-    let mut seen = vec![false; 200];
+    let mut seen = [false; 200];
     for _ in 0..200 {
         let Message::Binary(b) = next_message(&dc_b) else { panic!("binary expected") };
         let i = u32::from_be_bytes(b.try_into().unwrap()) as usize;

@@ -8,7 +8,7 @@ use wkrtc::{DataChannelInit, Event, Message, OfferOptions, SdpType, SessionDescr
 
 fn echo_check(a: &wkrtc::DataChannel, b: &wkrtc::DataChannel) {
     a.send_text("over").unwrap();
-    let got = next_message(&b);
+    let got = next_message(b);
     assert_eq!(got, Message::Text("over".into()));
 }
 
