@@ -123,8 +123,7 @@ fn parse_url(url: &str) -> Result<ServerUrl> {
         Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| syntax("bad port"))?,
         None => default_port,
     };
-    let host_ok = !host.is_empty()
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
+    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
     if !host_ok {
         return Err(syntax("bad host"));
     }
@@ -133,15 +132,7 @@ fn parse_url(url: &str) -> Result<ServerUrl> {
 
 /// Percent-encodes userinfo for webrtcbin's `turn://user:pass@...` URIs.
 fn encode_userinfo(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 impl Configuration {

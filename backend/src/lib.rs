@@ -79,7 +79,5 @@ pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChann
 pub use engine::{init, wait_warm};
 pub use error::{Error, Result};
 pub use jsep::{IceCandidate, SdpType, SessionDescription, SignalingState};
-pub use peer_connection::{
-    DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState,
-};
+pub use peer_connection::{DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState};
 pub use settings::Settings;

@@ -22,7 +22,9 @@ use crate::engine::dtls::{FingerprintGate, Verdict};
 use crate::engine::ice::IceCredentials;
 use crate::engine::session::{Session, SessionSignal, Sink};
 use crate::engine::{self, CAT};
-use crate::jsep::{CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE};
+use crate::jsep::{
+    CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE,
+};
 use crate::{Configuration, Error, Result, Settings};
 
 /// How long one webrtcbin call in an operation may take before it is an `OperationError`.
@@ -342,7 +344,7 @@ impl PeerConnection {
             }
             _ => None,
         };
-        
+
         self.chain(move |inner| async move {
             match early {
                 Some(e) => Err(e),
@@ -524,7 +526,11 @@ impl Inner {
             let st = self.lock();
             let restart = (options.ice_restart || st.restart_requested) && st.jsep.has_negotiated();
             // A restart takes effect when the offer is applied (set_local_description).
-            if restart { Some(IceCredentials::generate()?) } else { st.local_ice.clone() }
+            if restart {
+                Some(IceCredentials::generate()?)
+            } else {
+                st.local_ice.clone()
+            }
         };
         Ok(SessionDescription::offer(self.rewrite_local(msg, creds.as_ref())))
     }
@@ -657,7 +663,11 @@ impl Inner {
         let readd = {
             let mut st = self.lock();
             st.remote_ufrag = remote_ufrag;
-            if std::mem::take(&mut st.readd_remote_candidates) { st.remote_candidates.clone() } else { Vec::new() }
+            if std::mem::take(&mut st.readd_remote_candidates) {
+                st.remote_candidates.clone()
+            } else {
+                Vec::new()
+            }
         };
         for (mline, line) in &readd {
             session.add_ice_candidate(*mline, line);
@@ -707,9 +717,7 @@ impl Inner {
         let (generation, channels) = {
             let st = self.lock();
             if st.jsep.has_negotiated() {
-                return Err(Error::Operation(
-                    "rollback of a renegotiation is not supported: webrtcbin 1.22 cannot undo an applied description".into(),
-                ));
+                return Err(Error::Operation("rollback of a renegotiation is not supported: webrtcbin 1.22 cannot undo an applied description".into()));
             }
             (st.generation + 1, st.unnegotiated.clone())
         };

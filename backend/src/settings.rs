@@ -54,11 +54,6 @@ impl Settings {
     /// check pacing (nothing leaves the host, so the RFC's network-friendliness floor does
     /// not apply). Used by `wkrtc loopback`, the tests and the benchmarks.
     pub fn loopback() -> Self {
-        Self {
-            local_addresses: vec![IpAddr::from([127, 0, 0, 1])],
-            ice_tcp: false,
-            check_pacing: Duration::from_millis(2),
-            ..Self::default()
-        }
+        Self { local_addresses: vec![IpAddr::from([127, 0, 0, 1])], ice_tcp: false, check_pacing: Duration::from_millis(2), ..Self::default() }
     }
 }

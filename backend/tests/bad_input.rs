@@ -29,7 +29,13 @@ fn remote_descriptions_are_checked() {
         ("truncated", SessionDescription::offer(good.sdp[..good.sdp.len() / 3].replace("v=0", "v=1")), "SyntaxError"),
         (
             "SDES offer",
-            edit(&good, |l| Some(if l.starts_with("a=mid:") { format!("{l}\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") } else { l.to_owned() })),
+            edit(&good, |l| {
+                Some(if l.starts_with("a=mid:") {
+                    format!("{l}\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+                } else {
+                    l.to_owned()
+                })
+            }),
             "InvalidAccessError",
         ),
         ("no fingerprint", edit(&good, |l| (!l.starts_with("a=fingerprint")).then(|| l.to_owned())), "InvalidAccessError"),

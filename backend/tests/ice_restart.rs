@@ -24,9 +24,7 @@ fn renegotiate(offerer: &Peer, answerer: &Peer, options: OfferOptions) -> (Strin
 
 fn checks_again(p: &Peer) {
     p.expect("checking", |e| matches!(e, Event::IceConnectionStateChange(IceConnectionState::Checking)).then_some(()));
-    p.expect("connected", |e| {
-        matches!(e, Event::IceConnectionStateChange(IceConnectionState::Connected | IceConnectionState::Completed)).then_some(())
-    });
+    p.expect("connected", |e| matches!(e, Event::IceConnectionStateChange(IceConnectionState::Connected | IceConnectionState::Completed)).then_some(()));
 }
 
 fn send_batch(dc: &DataChannel, from: usize, n: usize) {

@@ -70,10 +70,7 @@ fn rollback_of_a_local_offer_then_connect() {
 #[test]
 fn rollback_in_stable_is_invalid_state() {
     let a = Peer::new();
-    for res in [
-        wait(a.pc.set_local_description(Some(SessionDescription::rollback()))),
-        wait(a.pc.set_remote_description(SessionDescription::rollback())),
-    ] {
+    for res in [wait(a.pc.set_local_description(Some(SessionDescription::rollback()))), wait(a.pc.set_remote_description(SessionDescription::rollback()))] {
         assert_eq!(res.unwrap_err().name(), "InvalidStateError");
     }
 }

@@ -84,11 +84,8 @@ impl Drop for Coturn {
 }
 
 fn relay_peer(url: &str) -> Peer {
-    let config = Configuration {
-        ice_servers: vec![IceServer::turn(url, USER, PASSWORD)],
-        ice_transport_policy: IceTransportPolicy::Relay,
-        ..Default::default()
-    };
+    let config =
+        Configuration { ice_servers: vec![IceServer::turn(url, USER, PASSWORD)], ice_transport_policy: IceTransportPolicy::Relay, ..Default::default() };
     Peer::with(PeerConnection::with_settings(config, Settings::loopback()).unwrap())
 }
 

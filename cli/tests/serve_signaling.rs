@@ -82,7 +82,8 @@ fn full_call(server: &Server) {
         if let Ok(Message::Text(t)) = ws.read() {
             let v: Value = serde_json::from_str(t.as_str()).unwrap();
             if v["type"] == "candidate" && v["candidate"].is_string() {
-                let c = IceCandidate::new(v["candidate"].as_str().unwrap(), v["sdpMid"].as_str().map(str::to_owned), v["sdpMLineIndex"].as_u64().map(|i| i as u32));
+                let c =
+                    IceCandidate::new(v["candidate"].as_str().unwrap(), v["sdpMid"].as_str().map(str::to_owned), v["sdpMLineIndex"].as_u64().map(|i| i as u32));
                 wait(pc.add_ice_candidate(Some(c))).unwrap();
             }
         }

@@ -54,11 +54,7 @@ impl Kind {
     pub fn binary(self) -> PathBuf {
         let (var, debian, fallback) = match self {
             Kind::Chromium => ("WKRTC_CHROMIUM", "/usr/lib/chromium/chromium", "chromium"),
-            Kind::Firefox => (
-                "WKRTC_FIREFOX",
-                "/usr/lib/firefox-esr/firefox-esr",
-                "firefox-esr",
-            ),
+            Kind::Firefox => ("WKRTC_FIREFOX", "/usr/lib/firefox-esr/firefox-esr", "firefox-esr"),
         };
         match std::env::var_os(var) {
             Some(v) if !v.is_empty() => PathBuf::from(v),
@@ -189,10 +185,7 @@ pub const FIREFOX_PREFS: &[(&str, &str)] = &[
     ("toolkit.telemetry.reportingpolicy.firstRun", "false"),
     ("datareporting.healthreport.uploadEnabled", "false"),
     ("datareporting.policy.dataSubmissionEnabled", "false"),
-    (
-        "datareporting.policy.dataSubmissionPolicyBypassNotification",
-        "true",
-    ),
+    ("datareporting.policy.dataSubmissionPolicyBypassNotification", "true"),
     ("datareporting.usage.uploadEnabled", "false"),
     ("browser.ping-centre.telemetry", "false"),
     ("browser.tabs.crashReporting.sendReport", "false"),
@@ -211,10 +204,7 @@ pub const FIREFOX_PREFS: &[(&str, &str)] = &[
     ("network.connectivity-service.IPv4.url", "\"\""),
     ("network.connectivity-service.IPv6.url", "\"\""),
     // Remote settings (as Mozilla's own test profiles do), and what feeds on them.
-    (
-        "services.settings.server",
-        "\"data:,#remote-settings-dummy/v1\"",
-    ),
+    ("services.settings.server", "\"data:,#remote-settings-dummy/v1\""),
     ("security.remote_settings.crlite_filters.enabled", "false"),
     ("security.remote_settings.intermediates.enabled", "false"),
     ("security.OCSP.enabled", "0"),
@@ -239,20 +229,11 @@ pub const FIREFOX_PREFS: &[(&str, &str)] = &[
     ("browser.aboutwelcome.enabled", "false"),
     ("browser.shell.checkDefaultBrowser", "false"),
     ("browser.newtabpage.enabled", "false"),
-    (
-        "browser.newtabpage.activity-stream.feeds.telemetry",
-        "false",
-    ),
+    ("browser.newtabpage.activity-stream.feeds.telemetry", "false"),
     ("browser.newtabpage.activity-stream.telemetry", "false"),
     ("browser.newtabpage.activity-stream.feeds.topsites", "false"),
-    (
-        "browser.newtabpage.activity-stream.feeds.section.topstories",
-        "false",
-    ),
-    (
-        "browser.newtabpage.activity-stream.feeds.discoverystreamfeed",
-        "false",
-    ),
+    ("browser.newtabpage.activity-stream.feeds.section.topstories", "false"),
+    ("browser.newtabpage.activity-stream.feeds.discoverystreamfeed", "false"),
     ("browser.newtabpage.activity-stream.feeds.snippets", "false"),
     ("browser.topsites.contile.enabled", "false"),
     ("browser.discovery.enabled", "false"),
@@ -314,10 +295,7 @@ impl Browser {
                 cmd.args(CHROMIUM_FLAGS);
                 cmd.arg(format!("--user-data-dir={}", dir.display()));
                 if options.fake_media {
-                    cmd.args([
-                        "--use-fake-device-for-media-stream",
-                        "--use-fake-ui-for-media-stream",
-                    ]);
+                    cmd.args(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
                 }
                 if options.allow_loopback {
                     cmd.arg("--allow-loopback-in-peer-connection");
@@ -325,16 +303,12 @@ impl Browser {
             }
             Kind::Firefox => {
                 let mut js = String::from("// Written by wkrtc-interop.\n");
-                let extra = options
-                    .extra_prefs
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()));
+                let extra = options.extra_prefs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
                 for (name, value) in FIREFOX_PREFS.iter().copied().chain(extra) {
                     js.push_str(&format!("user_pref({name:?}, {value});\n"));
                 }
                 std::fs::write(dir.join("user.js"), js)?;
-                cmd.args(["--headless", "--no-remote", "--new-instance", "--profile"])
-                    .arg(&dir);
+                cmd.args(["--headless", "--no-remote", "--new-instance", "--profile"]).arg(&dir);
                 cmd.env("MOZ_HEADLESS", "1")
                     .env("MOZ_CRASHREPORTER_DISABLE", "1")
                     .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1")
@@ -344,9 +318,7 @@ impl Browser {
         }
         cmd.args(&options.extra_args).arg(url);
         let log = File::create(dir.join("stderr.log"))?;
-        cmd.stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
+        cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
         cmd.env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -363,24 +335,13 @@ impl Browser {
                 let _ = std::fs::remove_dir_all(&dir);
                 let hint = match (e.kind(), kind) {
                     (std::io::ErrorKind::NotFound, Kind::Chromium) => ": apt-get install chromium",
-                    (std::io::ErrorKind::NotFound, Kind::Firefox) => {
-                        ": apt-get install firefox-esr"
-                    }
+                    (std::io::ErrorKind::NotFound, Kind::Firefox) => ": apt-get install firefox-esr",
                     _ => "",
                 };
-                return Err(e).with_context(|| {
-                    format!("starting {} ({}){hint}", kind, kind.binary().display())
-                });
+                return Err(e).with_context(|| format!("starting {} ({}){hint}", kind, kind.binary().display()));
             }
         };
-        Ok(Self {
-            kind,
-            child,
-            dir,
-            started,
-            keep: options.keep_profile,
-            status: None,
-        })
+        Ok(Self { kind, child, dir, started, keep: options.keep_profile, status: None })
     }
 
     /// Which browser this is.
@@ -440,10 +401,7 @@ impl Browser {
         // Helpers (zygotes, content processes) may outlive the main process: always end the group.
         signal_group(pgid, libc::SIGKILL);
         if self.try_exited()?.is_none() && !self.wait_exit(KILL_GRACE)? {
-            bail!(
-                "{} (pid {pgid}) is still alive {KILL_GRACE:?} after SIGKILL",
-                self.kind
-            );
+            bail!("{} (pid {pgid}) is still alive {KILL_GRACE:?} after SIGKILL", self.kind);
         }
         Ok(())
     }

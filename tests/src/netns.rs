@@ -72,13 +72,7 @@ pub const PEER_IF: &str = "wkrtc1";
 
 /// IPv4 ranges routed `unreachable` in the namespace: private (RFC 1918), shared (RFC 6598)
 /// and link-local. [`DUMMY_ADDR`]'s /24, more specific, still goes to [`DUMMY_IF`].
-pub const UNREACHABLE: &[&str] = &[
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "169.254.0.0/16",
-];
+pub const UNREACHABLE: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
 
 static LINK_TYPE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
@@ -94,9 +88,7 @@ pub fn link_type() -> Option<&'static str> {
 /// tries `unshare(CLONE_NEWUSER | CLONE_NEWNET)`, mapping the current uid and gid to root in
 /// the new user namespace; it fails with a message saying what to do if neither works.
 pub fn isolate() -> Result<()> {
-    let threads = std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(1);
+    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1);
     if threads != 1 {
         bail!("netns::isolate() must run before any thread is started ({threads} threads exist): call it first in main()");
     }
@@ -105,18 +97,15 @@ pub fn isolate() -> Result<()> {
     let link_type = match ip(&["link", "add", DUMMY_IF, "type", "dummy"]) {
         Ok(_) => "dummy",
         Err(dummy) => {
-            ip(&[
-                "link", "add", DUMMY_IF, "type", "veth", "peer", "name", PEER_IF,
-            ])
-            .with_context(|| format!("no dummy interface ({dummy:#}), and no veth pair either"))?;
+            ip(&["link", "add", DUMMY_IF, "type", "veth", "peer", "name", PEER_IF])
+                .with_context(|| format!("no dummy interface ({dummy:#}), and no veth pair either"))?;
             ip(&["link", "set", PEER_IF, "up"])?;
             "veth"
         }
     };
     // A new namespace starts with forwarding off; make sure (it is what makes PEER_IF a sink).
     if std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").map_or(true, |v| v.trim() != "0") {
-        std::fs::write("/proc/sys/net/ipv4/ip_forward", "0")
-            .context("turning IPv4 forwarding off")?;
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "0").context("turning IPv4 forwarding off")?;
     }
     ip(&["addr", "add", &format!("{DUMMY_ADDR}/24"), "dev", DUMMY_IF])?;
     ip(&["link", "set", DUMMY_IF, "up"])?;
@@ -144,9 +133,7 @@ fn enter_namespace() -> Result<()> {
     };
     if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
         let user_error = std::io::Error::last_os_error();
-        let root = root_error
-            .map(|e| format!("unshare(CLONE_NEWNET) as root: {e}; "))
-            .unwrap_or_default();
+        let root = root_error.map(|e| format!("unshare(CLONE_NEWNET) as root: {e}; ")).unwrap_or_default();
         bail!(
             "cannot make a private network namespace: {root}unshare(CLONE_NEWUSER|CLONE_NEWNET): {user_error}. \
              Run the test as root (as CI does), or allow unprivileged user namespaces \
@@ -157,26 +144,16 @@ fn enter_namespace() -> Result<()> {
     // Be root inside the new user namespace, so that we hold CAP_NET_ADMIN over the new
     // network namespace (`ip link add` needs it).
     std::fs::write("/proc/self/setgroups", "deny").context("writing /proc/self/setgroups")?;
-    std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
-        .context("writing /proc/self/uid_map")?;
-    std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
-        .context("writing /proc/self/gid_map")?;
+    std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).context("writing /proc/self/uid_map")?;
+    std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).context("writing /proc/self/gid_map")?;
     Ok(())
 }
 
 /// Runs `ip ARGS`, failing with its stderr.
 fn ip(args: &[&str]) -> Result<String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .with_context(|| format!("running `ip {}` (is iproute2 installed?)", args.join(" ")))?;
+    let out = Command::new("ip").args(args).output().with_context(|| format!("running `ip {}` (is iproute2 installed?)", args.join(" ")))?;
     if !out.status.success() {
-        bail!(
-            "`ip {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`ip {}` failed ({}): {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -184,19 +161,11 @@ fn ip(args: &[&str]) -> Result<String> {
 /// Checks the namespace: only `lo` and ours, none linked elsewhere, no forwarding, every route
 /// through them, public addresses routed into the sink.
 fn verify(link_type: &str) -> Result<()> {
-    let ours: &[&str] = if link_type == "dummy" {
-        &["lo", DUMMY_IF]
-    } else {
-        &["lo", DUMMY_IF, PEER_IF]
-    };
+    let ours: &[&str] = if link_type == "dummy" { &["lo", DUMMY_IF] } else { &["lo", DUMMY_IF, PEER_IF] };
     let links = ip(&["-d", "-o", "link", "show"])?;
     let mut names = Vec::new();
     for line in links.lines() {
-        let name = line
-            .split(':')
-            .nth(1)
-            .map(|n| n.trim().split('@').next().unwrap_or(""))
-            .unwrap_or("");
+        let name = line.split(':').nth(1).map(|n| n.trim().split('@').next().unwrap_or("")).unwrap_or("");
         if line.contains("link-netns") {
             bail!("interface {name} is linked to another network namespace: {line}");
         }
@@ -216,31 +185,18 @@ fn verify(link_type: &str) -> Result<()> {
             let dev = route.split_whitespace().skip_while(|w| *w != "dev").nth(1);
             match dev {
                 Some(d) if ours.contains(&d) => {}
-                _ if route.starts_with("unreachable")
-                    || route.starts_with("blackhole")
-                    || route.starts_with("prohibit") => {}
+                _ if route.starts_with("unreachable") || route.starts_with("blackhole") || route.starts_with("prohibit") => {}
                 _ => bail!("unexpected route in the test namespace: {route}"),
             }
         }
     }
     // 192.0.2.1 is TEST-NET-1 (RFC 5737), never a real host; `ip route get` sends nothing.
     let to_public = ip(&["-4", "route", "get", "192.0.2.1"])?;
-    if to_public
-        .split_whitespace()
-        .skip_while(|w| *w != "dev")
-        .nth(1)
-        != Some(DUMMY_IF)
-    {
-        bail!(
-            "a public address should route into {DUMMY_IF}: {}",
-            to_public.trim()
-        );
+    if to_public.split_whitespace().skip_while(|w| *w != "dev").nth(1) != Some(DUMMY_IF) {
+        bail!("a public address should route into {DUMMY_IF}: {}", to_public.trim());
     }
     if let Ok(route) = ip(&["-4", "route", "get", "10.255.255.53"]) {
-        bail!(
-            "a private address outside {DUMMY_ADDR}/24 should be unreachable: {}",
-            route.trim()
-        );
+        bail!("a private address outside {DUMMY_ADDR}/24 should be unreachable: {}", route.trim());
     }
     Ok(())
 }

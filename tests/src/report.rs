@@ -58,32 +58,22 @@ impl ReportServer {
         let files = Arc::new(files);
         let thread = {
             let (log, stop) = (log.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("report-server".into())
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let (files, tx, log) = (files.clone(), tx.clone(), log.clone());
-                        let _ = std::thread::Builder::new()
-                            .name("report-conn".into())
-                            .spawn(move || {
-                                if let Err(e) = serve(stream, &files, &tx, &log) {
-                                    eprintln!("report server: {e:#}");
-                                }
-                            });
+            std::thread::Builder::new().name("report-server".into()).spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                })?
+                    let Ok(stream) = stream else { continue };
+                    let (files, tx, log) = (files.clone(), tx.clone(), log.clone());
+                    let _ = std::thread::Builder::new().name("report-conn".into()).spawn(move || {
+                        if let Err(e) = serve(stream, &files, &tx, &log) {
+                            eprintln!("report server: {e:#}");
+                        }
+                    });
+                }
+            })?
         };
-        Ok(Self {
-            addr,
-            reports: rx,
-            log,
-            stop,
-            thread: Some(thread),
-        })
+        Ok(Self { addr, reports: rx, log, stop, thread: Some(thread) })
     }
 
     /// The address bound.
@@ -98,9 +88,7 @@ impl ReportServer {
 
     /// The next report, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<serde_json::Value> {
-        self.reports
-            .recv_timeout(timeout)
-            .map_err(|e| anyhow!("no report within {timeout:?}: {e}"))
+        self.reports.recv_timeout(timeout).map_err(|e| anyhow!("no report within {timeout:?}: {e}"))
     }
 
     /// The requests answered so far, in order.
@@ -121,12 +109,7 @@ impl Drop for ReportServer {
 }
 
 /// Reads one request from `stream` and answers it.
-fn serve(
-    stream: TcpStream,
-    files: &Files,
-    reports: &flume::Sender<serde_json::Value>,
-    log: &Mutex<Vec<Request>>,
-) -> Result<()> {
+fn serve(stream: TcpStream, files: &Files, reports: &flume::Sender<serde_json::Value>, log: &Mutex<Vec<Request>>) -> Result<()> {
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -152,8 +135,7 @@ fn serve(
         }
     }
     let at = Instant::now();
-    let (status, content_type, body): (u16, &str, Vec<u8>) = match (method.as_str(), path.as_str())
-    {
+    let (status, content_type, body): (u16, &str, Vec<u8>) = match (method.as_str(), path.as_str()) {
         ("POST", "/report") if length <= MAX_BODY => {
             let mut body = vec![0; length];
             reader.read_exact(&mut body)?;
@@ -169,26 +151,13 @@ fn serve(
         ("GET" | "HEAD", _) => {
             let file = path.split(['?', '#']).next().unwrap_or("");
             match files.get(file) {
-                Some((ct, bytes)) => (
-                    200,
-                    ct.as_str(),
-                    if method == "HEAD" {
-                        Vec::new()
-                    } else {
-                        bytes.clone()
-                    },
-                ),
+                Some((ct, bytes)) => (200, ct.as_str(), if method == "HEAD" { Vec::new() } else { bytes.clone() }),
                 None => (404, "text/plain", b"not found\n".to_vec()),
             }
         }
         _ => (405, "text/plain", b"method not allowed\n".to_vec()),
     };
-    log.lock().unwrap_or_else(|e| e.into_inner()).push(Request {
-        at,
-        method,
-        path,
-        status,
-    });
+    log.lock().unwrap_or_else(|e| e.into_inner()).push(Request { at, method, path, status });
     let reason = match status {
         200 => "OK",
         204 => "No Content",

@@ -42,15 +42,7 @@ fn main() -> ExitCode {
     }
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let exact = args.iter().any(|a| a == "--exact");
-    if !filters.is_empty()
-        && !filters.iter().any(|f| {
-            if exact {
-                f.as_str() == NAME
-            } else {
-                NAME.contains(f.as_str())
-            }
-        })
-    {
+    if !filters.is_empty() && !filters.iter().any(|f| if exact { f.as_str() == NAME } else { NAME.contains(f.as_str()) }) {
         println!("0 passed, 0 failed");
         return ExitCode::SUCCESS;
     }
@@ -60,21 +52,10 @@ fn main() -> ExitCode {
         println!("0 passed, 1 failed");
         return ExitCode::FAILURE;
     }
-    println!(
-        "network namespace: lo + {} ({}, {}/24, default route into it), isolated",
-        netns::DUMMY_IF,
-        netns::link_type().unwrap_or("?"),
-        netns::DUMMY_ADDR
-    );
+    println!("network namespace: lo + {} ({}, {}/24, default route into it), isolated", netns::DUMMY_IF, netns::link_type().unwrap_or("?"), netns::DUMMY_ADDR);
 
     let mut files = HashMap::new();
-    files.insert(
-        "/local_pair.html".to_string(),
-        (
-            "text/html; charset=utf-8".to_string(),
-            pages::LOCAL_PAIR.as_bytes().to_vec(),
-        ),
-    );
+    files.insert("/local_pair.html".to_string(), ("text/html; charset=utf-8".to_string(), pages::LOCAL_PAIR.as_bytes().to_vec()));
     let server = match ReportServer::start(files) {
         Ok(s) => s,
         Err(e) => {
@@ -85,8 +66,7 @@ fn main() -> ExitCode {
     };
 
     let (mut passed, mut failed) = (0, 0);
-    let browsers =
-        std::env::var("WKRTC_SMOKE_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
+    let browsers = std::env::var("WKRTC_SMOKE_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
     for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let kind = match name {
             "chromium" => Kind::Chromium,
@@ -105,10 +85,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 failed += 1;
-                println!(
-                    "FAIL {kind} ({:.1} s): {e:#}",
-                    started.elapsed().as_secs_f64()
-                );
+                println!("FAIL {kind} ({:.1} s): {e:#}", started.elapsed().as_secs_f64());
             }
         }
     }
@@ -126,58 +103,35 @@ fn run(server: &ReportServer, kind: Kind) -> Result<()> {
     while server.recv_timeout(Duration::ZERO).is_ok() {}
     let seen = server.requests().len();
     let udp_before = udp_errors();
-    let mut browser = Browser::launch(
-        kind,
-        &server.url(&format!(
-            "/local_pair.html{}",
-            std::env::var("WKRTC_PAGE_QUERY").unwrap_or_default()
-        )),
-        &options_from_env(),
-    )?;
+    let mut browser =
+        Browser::launch(kind, &server.url(&format!("/local_pair.html{}", std::env::var("WKRTC_PAGE_QUERY").unwrap_or_default())), &options_from_env())?;
     let report = wait_report(server, &mut browser);
     let finished = browser.started().elapsed();
-    let page_at = server.requests()[seen..]
-        .iter()
-        .find(|r| r.path.starts_with("/local_pair.html"))
-        .map(|r| r.at.saturating_duration_since(browser.started()));
+    let page_at = server.requests()[seen..].iter().find(|r| r.path.starts_with("/local_pair.html")).map(|r| r.at.saturating_duration_since(browser.started()));
     let killing = Instant::now();
     let killed = browser.kill();
     let kill_time = killing.elapsed();
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            eprintln!(
-                "--- {kind} stderr (last 8 KiB of {}) ---\n{}",
-                browser.stderr_path().display(),
-                browser.stderr_tail(8192)
-            );
+            eprintln!("--- {kind} stderr (last 8 KiB of {}) ---\n{}", browser.stderr_path().display(), browser.stderr_tail(8192));
             return Err(e);
         }
     };
     killed?;
     println!(
         "{kind}: page requested after {}, report after {:.2} s, exit took {:.2} s",
-        page_at.map_or("(never)".to_string(), |d| format!(
-            "{:.2} s",
-            d.as_secs_f64()
-        )),
+        page_at.map_or("(never)".to_string(), |d| format!("{:.2} s", d.as_secs_f64())),
         finished.as_secs_f64(),
         kill_time.as_secs_f64()
     );
     let (in_errors, rcvbuf_errors) = udp_errors();
-    println!(
-        "{kind}: UDP receive errors in the namespace during the run: {} (buffer full: {})",
-        in_errors - udp_before.0,
-        rcvbuf_errors - udp_before.1
-    );
+    println!("{kind}: UDP receive errors in the namespace during the run: {} (buffer full: {})", in_errors - udp_before.0, rcvbuf_errors - udp_before.1);
     print_figures(kind, &report);
     let checked = check(&report);
     if checked.is_err() {
         eprintln!("--- {kind} report ---\n{report:#}");
-        eprintln!(
-            "--- {kind} stderr (last 8 KiB) ---\n{}",
-            browser.stderr_tail(8192)
-        );
+        eprintln!("--- {kind} stderr (last 8 KiB) ---\n{}", browser.stderr_tail(8192));
     }
     checked
 }
@@ -190,14 +144,7 @@ fn udp_errors() -> (u64, u64) {
     let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
         return (0, 0);
     };
-    let field = |name: &str| {
-        names
-            .split_whitespace()
-            .zip(values.split_whitespace())
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let field = |name: &str| names.split_whitespace().zip(values.split_whitespace()).find(|(n, _)| *n == name).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     (field("InErrors"), field("RcvbufErrors"))
 }
 
@@ -208,11 +155,7 @@ fn options_from_env() -> Options {
         extra_args: {
             let args = var("WKRTC_EXTRA_ARGS");
             if args.contains('\n') {
-                args.lines()
-                    .map(str::trim)
-                    .filter(|a| !a.is_empty())
-                    .map(String::from)
-                    .collect()
+                args.lines().map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect()
             } else {
                 args.split_whitespace().map(String::from).collect()
             }
@@ -234,10 +177,7 @@ fn wait_report(server: &ReportServer, browser: &mut Browser) -> Result<Value> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            bail!(
-                "{} sent no report within {BROWSER_TIMEOUT:?}",
-                browser.kind()
-            );
+            bail!("{} sent no report within {BROWSER_TIMEOUT:?}", browser.kind());
         }
         if let Ok(report) = server.recv_timeout(left.min(Duration::from_millis(250))) {
             return Ok(report);
@@ -253,55 +193,28 @@ fn wait_report(server: &ReportServer, browser: &mut Browser) -> Result<Value> {
 }
 
 fn num(report: &Value, key: &str) -> Result<f64> {
-    report
-        .get(key)
-        .and_then(Value::as_f64)
-        .with_context(|| format!("report has no number {key:?}"))
+    report.get(key).and_then(Value::as_f64).with_context(|| format!("report has no number {key:?}"))
 }
 
 /// The report must say ok and hold figures in a sane range.
 fn check(report: &Value) -> Result<()> {
-    ensure!(
-        report["kind"] == "local_pair",
-        "report kind is {}",
-        report["kind"]
-    );
+    ensure!(report["kind"] == "local_pair", "report kind is {}", report["kind"]);
     if report["ok"] != true {
-        bail!(
-            "page reported failure: {}",
-            report
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("(no error given)")
-        );
+        bail!("page reported failure: {}", report.get("error").and_then(Value::as_str).unwrap_or("(no error given)"));
     }
     for key in ["setupFirstMs", "setupMedianMs"] {
         let v = num(report, key)?;
-        ensure!(
-            v > 0.0 && v < 10_000.0,
-            "{key} = {v} ms is not in (0, 10000)"
-        );
+        ensure!(v > 0.0 && v < 10_000.0, "{key} = {v} ms is not in (0, 10000)");
     }
     for key in ["mbps64k", "mbps16k"] {
         let v = num(report, key)?;
-        ensure!(
-            v > 1.0 && v < 1_000_000.0,
-            "{key} = {v} Mbit/s is not in (1, 1e6)"
-        );
+        ensure!(v > 1.0 && v < 1_000_000.0, "{key} = {v} Mbit/s is not in (1, 1e6)");
     }
     let median = num(report, "rttMedianMs")?;
     let p99 = num(report, "rttP99Ms")?;
-    ensure!(
-        (0.0..1_000.0).contains(&median),
-        "rttMedianMs = {median} is not in [0, 1000)"
-    );
-    ensure!(
-        p99 >= median && p99 < 5_000.0,
-        "rttP99Ms = {p99} is not in [median, 5000)"
-    );
-    let candidates = report["candidates"]
-        .as_array()
-        .context("report has no candidates array")?;
+    ensure!((0.0..1_000.0).contains(&median), "rttMedianMs = {median} is not in [0, 1000)");
+    ensure!(p99 >= median && p99 < 5_000.0, "rttP99Ms = {p99} is not in [median, 5000)");
+    let candidates = report["candidates"].as_array().context("report has no candidates array")?;
     ensure!(!candidates.is_empty(), "the offerer gathered no candidates");
     ensure!(report["userAgent"].is_string(), "report has no userAgent");
     Ok(())
@@ -320,11 +233,7 @@ fn print_figures(kind: Kind, r: &Value) {
         f("rttMedianMs"),
         f("rttP99Ms")
     );
-    println!(
-        "{kind}: bulk 64 KiB {}; bulk 16 KiB {}",
-        f("bulk64k"),
-        f("bulk16k")
-    );
+    println!("{kind}: bulk 64 KiB {}; bulk 16 KiB {}", f("bulk64k"), f("bulk16k"));
     println!("{kind}: setup runs (ms) {}", f("setupMs"));
     println!("{kind}: offerer candidates {}", f("candidates"));
     println!("{kind}: answerer candidates {}", f("answererCandidates"));

@@ -26,18 +26,8 @@ use wkrtc_interop::runner::{self, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "interop";
-const SCENARIOS: &[&str] = &[
-    "browser-offers",
-    "wkrtc-offers",
-    "channels-both-sides",
-    "large",
-    "unordered",
-    "negotiated",
-    "mdns",
-    "tab-close",
-    "sessions",
-    "throughput",
-];
+const SCENARIOS: &[&str] =
+    &["browser-offers", "wkrtc-offers", "channels-both-sides", "large", "unordered", "negotiated", "mdns", "tab-close", "sessions", "throughput"];
 /// Bound on one browser's whole run of all scenarios.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 

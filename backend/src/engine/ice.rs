@@ -19,12 +19,7 @@ use crate::{Error, Result};
 #[link(name = "nice")]
 extern "C" {
     fn nice_agent_restart_stream(agent: *mut glib::gobject_ffi::GObject, stream_id: c_uint) -> c_int;
-    fn nice_agent_set_local_credentials(
-        agent: *mut glib::gobject_ffi::GObject,
-        stream_id: c_uint,
-        ufrag: *const c_char,
-        pwd: *const c_char,
-    ) -> c_int;
+    fn nice_agent_set_local_credentials(agent: *mut glib::gobject_ffi::GObject, stream_id: c_uint, ufrag: *const c_char, pwd: *const c_char) -> c_int;
 }
 
 /// A local ICE username fragment and password.
@@ -74,9 +69,7 @@ pub(crate) fn restart(agent: &glib::Object, streams: &[u32], creds: &IceCredenti
         // SAFETY: `agent` is a live NiceAgent (its type was checked above) kept alive by the
         // borrow for the duration of both calls; the strings are NUL-terminated and copied
         // by libnice.
-        let ok = unsafe {
-            nice_agent_restart_stream(ptr, id) != 0 && nice_agent_set_local_credentials(ptr, id, ufrag.as_ptr(), pwd.as_ptr()) != 0
-        };
+        let ok = unsafe { nice_agent_restart_stream(ptr, id) != 0 && nice_agent_set_local_credentials(ptr, id, ufrag.as_ptr(), pwd.as_ptr()) != 0 };
         if !ok {
             return Err(Error::Operation(format!("libnice could not restart ICE stream {id}")));
         }

@@ -8,13 +8,11 @@ pub(crate) mod session;
 use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
-
 use crate::{Error, Result};
 
 /// The crate's debug category: `GST_DEBUG=wkrtc*:6`.
-pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("wkrtc", gst::DebugColorFlags::empty(), Some("wkrtc WebRTC backend"))
-});
+pub(crate) static CAT: LazyLock<gst::DebugCategory> =
+    LazyLock::new(|| gst::DebugCategory::new("wkrtc", gst::DebugColorFlags::empty(), Some("wkrtc WebRTC backend")));
 
 /// Elements a session cannot run without, with the Debian package that ships them.
 const REQUIRED_ELEMENTS: &[(&str, &str)] = &[

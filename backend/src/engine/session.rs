@@ -16,7 +16,10 @@ use crate::{Error, Result, Settings};
 
 /// What a session reports, from whichever GStreamer thread it happens on.
 pub(crate) enum SessionSignal {
-    IceCandidate { mline: u32, candidate: String },
+    IceCandidate {
+        mline: u32,
+        candidate: String,
+    },
     IceGatheringState(gst_webrtc::WebRTCICEGatheringState),
     IceTransportState(gst_webrtc::WebRTCICEConnectionState),
     DtlsTransportState(gst_webrtc::WebRTCDTLSTransportState),
@@ -50,13 +53,7 @@ fn sdp_type(t: SdpType) -> WebRTCSDPType {
 }
 
 impl Session {
-    pub fn new(
-        config: &Configuration,
-        servers: &EngineIceServers,
-        settings: &Settings,
-        gate: &Arc<FingerprintGate>,
-        sink: Sink,
-    ) -> Result<Self> {
+    pub fn new(config: &Configuration, servers: &EngineIceServers, settings: &Settings, gate: &Arc<FingerprintGate>, sink: Sink) -> Result<Self> {
         let make_err = |e: glib::BoolError| Error::Operation(format!("cannot create webrtcbin: {e}"));
         let webrtcbin = gst::ElementFactory::make("webrtcbin").build().map_err(make_err)?;
         let pipeline = gst::Pipeline::new();
@@ -100,10 +97,7 @@ impl Session {
         gate.attach(&webrtcbin);
         let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing), gate: gate.clone() };
         session.connect_signals();
-        session
-            .pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
+        session.pipeline.set_state(gst::State::Playing).map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
         Ok(session)
     }
 

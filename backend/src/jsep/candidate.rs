@@ -61,10 +61,7 @@ impl IceCandidate {
                 // sdp_mline_index is Some here: the both-None case returned above.
                 let index = self.sdp_mline_index.unwrap_or(0) as usize;
                 if index >= mids.len() {
-                    return Err(Error::Operation(format!(
-                        "sdpMLineIndex {index} is past the {} media sections of the remote description",
-                        mids.len()
-                    )));
+                    return Err(Error::Operation(format!("sdpMLineIndex {index} is past the {} media sections of the remote description", mids.len())));
                 }
                 index
             }

@@ -73,17 +73,10 @@ impl Fingerprint {
         let (Some(alg), Some(hex), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(Error::Syntax(format!("a=fingerprint:{attr} is not '<hash-function> <hex>'")));
         };
-        let algorithm = HashAlgorithm::parse(alg)
-            .ok_or_else(|| Error::NotSupported(format!("unknown fingerprint hash function '{alg}'")))?;
+        let algorithm = HashAlgorithm::parse(alg).ok_or_else(|| Error::NotSupported(format!("unknown fingerprint hash function '{alg}'")))?;
         let value = hex
             .split(':')
-            .map(|b| {
-                if b.len() == 2 {
-                    u8::from_str_radix(b, 16).ok()
-                } else {
-                    None
-                }
-            })
+            .map(|b| if b.len() == 2 { u8::from_str_radix(b, 16).ok() } else { None })
             .collect::<Option<Vec<u8>>>()
             .filter(|v| v.len() == algorithm.len())
             .ok_or_else(|| Error::Syntax(format!("a=fingerprint:{attr} is not a {alg} digest in hex pairs")))?;

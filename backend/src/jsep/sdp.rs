@@ -63,8 +63,7 @@ impl ParsedDescription {
         }
         // gstreamer-rs checks that GStreamer is initialised before any call into libgstsdp.
         gst::init().map_err(|e| Error::NotSupported(format!("GStreamer does not initialise: {e}")))?;
-        let msg = SDPMessage::parse_buffer(text.as_bytes())
-            .map_err(|e| Error::Syntax(format!("SDP does not parse: {e}")))?;
+        let msg = SDPMessage::parse_buffer(text.as_bytes()).map_err(|e| Error::Syntax(format!("SDP does not parse: {e}")))?;
         Ok(Self { msg })
     }
 
@@ -106,9 +105,7 @@ impl ParsedDescription {
                 )));
             }
             if !session_fingerprint && media.attribute_val("fingerprint").is_none() {
-                return Err(Error::InvalidAccess(format!(
-                    "m-line {index} has no a=fingerprint: a DTLS fingerprint is required for every media section"
-                )));
+                return Err(Error::InvalidAccess(format!("m-line {index} has no a=fingerprint: a DTLS fingerprint is required for every media section")));
             }
             let media_ice = media.attribute_val("ice-ufrag").is_some() && media.attribute_val("ice-pwd").is_some();
             if !session_ice && !media_ice {
@@ -151,12 +148,7 @@ impl ParsedDescription {
 
     /// Every `a=ice-ufrag` value (session and media level).
     pub fn ice_ufrags(&self) -> Vec<String> {
-        self.msg
-            .attribute_val("ice-ufrag")
-            .into_iter()
-            .chain(self.msg.medias().filter_map(|m| m.attribute_val("ice-ufrag")))
-            .map(str::to_owned)
-            .collect()
+        self.msg.attribute_val("ice-ufrag").into_iter().chain(self.msg.medias().filter_map(|m| m.attribute_val("ice-ufrag"))).map(str::to_owned).collect()
     }
 
     /// The first `a=ice-ufrag` and `a=ice-pwd` (media level first, then session level).
@@ -198,11 +190,7 @@ impl ParsedDescription {
 
     /// The `a=max-message-size` of the data section; `None` when absent.
     pub fn max_message_size(&self) -> Option<u64> {
-        self.msg
-            .medias()
-            .filter(|m| is_data_section(m))
-            .find_map(|m| m.attribute_val("max-message-size"))
-            .and_then(|v| v.trim().parse().ok())
+        self.msg.medias().filter(|m| is_data_section(m)).find_map(|m| m.attribute_val("max-message-size")).and_then(|v| v.trim().parse().ok())
     }
 
     /// Sets `a=max-message-size:<size>` on every data section, replacing any value.
@@ -235,9 +223,7 @@ impl ParsedDescription {
 }
 
 fn sdes_refused() -> Error {
-    Error::InvalidAccess(
-        "SDES keying (a=crypto) is refused: wkrtc only accepts DTLS-SRTP (RFC 8827)".into(),
-    )
+    Error::InvalidAccess("SDES keying (a=crypto) is refused: wkrtc only accepts DTLS-SRTP (RFC 8827)".into())
 }
 
 #[cfg(test)]

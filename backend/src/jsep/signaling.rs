@@ -122,9 +122,7 @@ impl Jsep {
     /// The type a parameterless `setLocalDescription()` creates.
     pub fn implicit_local_type(&self) -> Result<SdpType> {
         match self.state() {
-            SignalingState::Stable | SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer => {
-                Ok(SdpType::Offer)
-            }
+            SignalingState::Stable | SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer => Ok(SdpType::Offer),
             SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer => Ok(SdpType::Answer),
             SignalingState::Closed => Err(Error::closed()),
         }

@@ -86,11 +86,7 @@ pub fn websocket_accept(key: &str) -> String {
 /// Answers an upgrade request with 101 Switching Protocols.
 pub fn accept_websocket(mut stream: &TcpStream, request: &Request) -> Result<()> {
     let key = request.header("sec-websocket-key").context("no Sec-WebSocket-Key")?;
-    write!(
-        stream,
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        websocket_accept(key)
-    )?;
+    write!(stream, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", websocket_accept(key))?;
     Ok(())
 }
 

@@ -165,9 +165,7 @@ impl Session {
             };
             match wake {
                 Wake::Incoming(Incoming::Text(text)) => self.on_text(&text),
-                Wake::Incoming(Incoming::Binary) => {
-                    self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"}))
-                }
+                Wake::Incoming(Incoming::Binary) => self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"})),
                 Wake::Incoming(Incoming::Closed) => break,
                 Wake::Event(ev) => self.forward_event(ev),
                 Wake::Out(v) => self.send(v),
@@ -374,7 +372,13 @@ impl Session {
 }
 
 /// Reads one channel: echoes, or verifies and counts for `sink*` channels.
-fn serve_channel(dc: DataChannel, low: flume::Sender<()>, counters: Arc<Mutex<HashMap<String, Counter>>>, ended: Arc<AtomicBool>, outbox: flume::Sender<Value>) {
+fn serve_channel(
+    dc: DataChannel,
+    low: flume::Sender<()>,
+    counters: Arc<Mutex<HashMap<String, Counter>>>,
+    ended: Arc<AtomicBool>,
+    outbox: flume::Sender<Value>,
+) {
     let label = dc.label();
     let sink = label.starts_with("sink");
     let events = dc.events();
