@@ -175,3 +175,28 @@ fn pages_and_reports() {
     let report = server.reports().recv_timeout(TIMEOUT).unwrap();
     assert_eq!(report["scenario"], "demo");
 }
+
+#[test]
+fn sessions_beyond_the_limit_are_refused() {
+    let server = Server::start(Options { settings: Settings::loopback(), max_sessions: 2, ..Options::default() }).unwrap();
+    let first = connect(&server);
+    let _second = connect(&server);
+    match tungstenite::connect(format!("ws://{}/ws", server.addr())) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("a third session was not refused: {:?}", other.map(|_| ())),
+    }
+    // A slot comes back when a session ends (bounded wait: its thread notices the close).
+    drop(first);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Ok((mut ws, _)) = tungstenite::connect(format!("ws://{}/ws", server.addr())) {
+            if let MaybeTlsStream::Plain(s) = ws.get_mut() {
+                s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            }
+            next(&mut ws, "hello");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slot of a closed session never came back");
+        std::thread::yield_now();
+    }
+}

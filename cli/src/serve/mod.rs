@@ -10,7 +10,7 @@ pub mod pattern;
 mod session;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,11 +47,17 @@ pub struct Options {
     pub settings: wkrtc::Settings,
     /// Extra pages.
     pub pages: Vec<Page>,
+    /// Signaling connections served at once; more are refused with 503. Each visitor costs a
+    /// webrtcbin (about 18 threads and 18 file descriptors once connected).
+    pub max_sessions: usize,
 }
+
+/// 32 visitors at once: about 600 threads of webrtcbin and libnice.
+pub const DEFAULT_MAX_SESSIONS: usize = 32;
 
 impl Default for Options {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::default(), pages: Vec::new() }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::default(), pages: Vec::new(), max_sessions: DEFAULT_MAX_SESSIONS }
     }
 }
 
@@ -72,6 +78,7 @@ impl Server {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = session::Shared { settings: options.settings, reports: reports_tx, stop: stop.clone() };
         let pages = Arc::new(options.pages);
+        let slots = Arc::new(Slots { active: AtomicUsize::new(0), max: options.max_sessions });
         std::thread::Builder::new().name("wkrtc-serve".into()).spawn(move || {
             let next_id = AtomicU64::new(1);
             for stream in listener.incoming() {
@@ -79,10 +86,10 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (shared, pages) = (shared.clone(), pages.clone());
+                let (shared, pages, slots) = (shared.clone(), pages.clone(), slots.clone());
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 std::thread::spawn(move || {
-                    if let Err(e) = connection(id, stream, &shared, &pages) {
+                    if let Err(e) = connection(id, stream, &shared, &pages, &slots) {
                         gst::debug!(CAT, "wkrtc serve: connection {}: {:#}", id, e);
                     }
                 });
@@ -110,7 +117,28 @@ impl Drop for Server {
     }
 }
 
-fn connection(id: u64, stream: TcpStream, shared: &session::Shared, pages: &[Page]) -> Result<()> {
+/// Counts the signaling sessions being served.
+struct Slots {
+    active: AtomicUsize,
+    max: usize,
+}
+
+/// A taken slot, given back on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Option<Slot<'_>> {
+        self.active.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1)).ok().map(|_| Slot(self))
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn connection(id: u64, stream: TcpStream, shared: &session::Shared, pages: &[Page], slots: &Slots) -> Result<()> {
     // Signaling is small messages in bursts (an answer, then candidates): with Nagle's
     // algorithm a candidate waits for the browser's delayed ACK of the answer (measured:
     // 40 ms of every call set-up).
@@ -120,6 +148,9 @@ fn connection(id: u64, stream: TcpStream, shared: &session::Shared, pages: &[Pag
     let request = http::read_request(&stream)?;
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/ws") if request.is_websocket() && request.leftover.is_empty() => {
+            let Some(_slot) = slots.take() else {
+                return http::respond(&stream, "503 Service Unavailable", "text/plain", b"too many sessions");
+            };
             http::accept_websocket(&stream, &request)?;
             let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_REPORT)).max_frame_size(Some(MAX_REPORT));
             session::serve(id, stream, config, shared.clone());
