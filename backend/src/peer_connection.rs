@@ -970,8 +970,14 @@ impl Inner {
                     return;
                 }
                 st.connection = s;
+                let session = st.session.clone();
                 drop(st);
                 self.emit(Event::ConnectionStateChange(s));
+                // With GST_DEBUG_DUMP_DOT_DIR set, the pipeline graph at each state, written
+                // from the worker rather than from inside webrtcbin's callback.
+                if let (Some(session), Ok(ctx)) = (session, engine::worker()) {
+                    ctx.invoke(move || session.dump_graph(&format!("wkrtc-{s:?}")));
+                }
             }
             SessionSignal::NegotiationNeeded => {
                 // webrtcbin 1.22 raises it once at start-up and then only on changes of its

@@ -259,6 +259,11 @@ impl Session {
         super::ice::restart(&agent, &streams, creds)
     }
 
+    /// Writes the pipeline graph to `$GST_DEBUG_DUMP_DOT_DIR` (nothing when it is unset).
+    pub fn dump_graph(&self, name: &str) {
+        self.pipeline.debug_to_dot_file_with_ts(gst::DebugGraphDetails::all(), name);
+    }
+
     /// Sets libnice's check pacing (Ta).
     pub fn set_pacing(&self, pacing: Duration) {
         if let Some(agent) = nice_agent(&self.webrtcbin) {
