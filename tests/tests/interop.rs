@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             ..wkrtc::Settings::loopback()
         },
         pages: vec![html("/test/interop.html", pages::INTEROP), html("/test/local_pair.html", pages::LOCAL_PAIR)],
+        ..ServeOptions::default()
     };
     let server = match Server::start(options) {
         Ok(s) => s,
