@@ -3,3 +3,4 @@
 //! interop tests.
 
 pub mod serve;
+pub mod wait;

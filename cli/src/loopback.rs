@@ -9,10 +9,9 @@
 //! peer once that peer has our description, and time-stamps the rest as they arrive.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,6 +23,7 @@ use wkrtc::{
 use crate::anchor;
 use crate::measure::{ms, percentile, Action, Answerer, BulkReport};
 use crate::phases::{self, wait_until, Link, Results, Setup, Worker, WAIT};
+use wkrtc_cli::wait::block_on_timeout;
 
 /// What `wkrtc loopback` was asked for.
 #[derive(Debug, Clone)]
@@ -56,36 +56,6 @@ const WARM_TIMEOUT: Duration = Duration::from_secs(10);
 /// Locks a mutex; the data behind a poisoned one is still usable here.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Wakes the thread that polls a future.
-struct ThreadWaker(std::thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Polls `fut` on this thread until it is ready or `limit` has passed.
-fn block_on_timeout<F: Future>(fut: F, limit: Duration) -> Option<F::Output> {
-    let deadline = Instant::now() + limit;
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return Some(v);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return None;
-        }
-        std::thread::park_timeout(left);
-    }
 }
 
 /// Awaits one wkrtc operation, at most [`OP_TIMEOUT`].

@@ -84,12 +84,8 @@ fn error_json(e: &wkrtc::Error, request: &str) -> Value {
 }
 
 /// Runs a wkrtc future to completion, bounded.
-fn run<T: Send + 'static>(fut: impl std::future::Future<Output = wkrtc::Result<T>> + Send + 'static) -> wkrtc::Result<T> {
-    let (tx, rx) = flume::bounded(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(futures::executor::block_on(fut));
-    });
-    rx.recv_timeout(OPERATION_TIMEOUT).unwrap_or_else(|_| Err(wkrtc::Error::Operation("wkrtc did not answer in time".into())))
+fn run<T>(fut: impl std::future::Future<Output = wkrtc::Result<T>>) -> wkrtc::Result<T> {
+    crate::wait::block_on_timeout(fut, OPERATION_TIMEOUT).unwrap_or_else(|| Err(wkrtc::Error::Operation("wkrtc did not answer in time".into())))
 }
 
 /// Serves one signaling connection until the client leaves or the server stops.
