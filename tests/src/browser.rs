@@ -406,14 +406,21 @@ impl Browser {
         Ok(())
     }
 
-    /// Polls for the main process's exit for at most `limit`; true if it exited.
+    /// Waits at most `limit` for the main process to exit (on a pidfd, which becomes
+    /// readable at the exit); true if it exited.
     fn wait_exit(&mut self, limit: Duration) -> Result<bool> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if self.try_exited()?.is_some() {
-                return Ok(true);
+        if self.try_exited()?.is_some() {
+            return Ok(true);
+        }
+        // SAFETY: pidfd_open(2) on the pid of our own, not yet reaped child; the descriptor
+        // is polled once and closed here.
+        unsafe {
+            let fd = libc::syscall(libc::SYS_pidfd_open, self.child.id() as libc::pid_t, 0) as libc::c_int;
+            if fd >= 0 {
+                let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                libc::poll(&mut pfd, 1, limit.as_millis().min(i32::MAX as u128) as i32);
+                libc::close(fd);
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(self.try_exited()?.is_some())
     }
