@@ -287,23 +287,21 @@ impl Session {
     }
 
     fn forward_event(&mut self, ev: Event) {
-        {
-            match ev {
-                Event::IceCandidate(Some(c)) => self.send(json!({
-                    "type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index
-                })),
-                Event::IceCandidate(None) => self.send(json!({"type": "candidate", "candidate": null})),
-                Event::NegotiationNeeded => {
-                    if let Err(e) = self.offer() {
-                        self.send(error_json(&e, "negotiationneeded"));
-                    }
+        match ev {
+            Event::IceCandidate(Some(c)) => self.send(json!({
+                "type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index
+            })),
+            Event::IceCandidate(None) => self.send(json!({"type": "candidate", "candidate": null})),
+            Event::NegotiationNeeded => {
+                if let Err(e) = self.offer() {
+                    self.send(error_json(&e, "negotiationneeded"));
                 }
-                Event::DataChannel(dc) => self.add_channel(dc),
-                Event::ConnectionStateChange(s) => self.send(json!({"type": "state", "what": "connection", "state": format!("{s:?}")})),
-                Event::IceConnectionStateChange(s) => self.send(json!({"type": "state", "what": "ice", "state": format!("{s:?}")})),
-                Event::SignalingStateChange(s) => self.send(json!({"type": "state", "what": "signaling", "state": s.as_str()})),
-                _ => {}
             }
+            Event::DataChannel(dc) => self.add_channel(dc),
+            Event::ConnectionStateChange(s) => self.send(json!({"type": "state", "what": "connection", "state": format!("{s:?}")})),
+            Event::IceConnectionStateChange(s) => self.send(json!({"type": "state", "what": "ice", "state": format!("{s:?}")})),
+            Event::SignalingStateChange(s) => self.send(json!({"type": "state", "what": "signaling", "state": s.as_str()})),
+            _ => {}
         }
     }
 
