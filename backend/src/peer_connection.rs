@@ -338,13 +338,7 @@ impl PeerConnection {
 
     /// `addIceCandidate`; `None` (or an empty candidate) is end-of-candidates.
     pub fn add_ice_candidate(&self, candidate: Option<IceCandidate>) -> impl Future<Output = Result<()>> + Send + 'static {
-        let early = match &candidate {
-            Some(c) if c.sdp_mid.is_none() && c.sdp_mline_index.is_none() && !c.is_end_of_candidates() => {
-                Some(Error::Type("a candidate needs sdpMid or sdpMLineIndex".into()))
-            }
-            _ => None,
-        };
-
+        let early = candidate.as_ref().and_then(|c| c.check_target().err());
         self.chain(move |inner| async move {
             match early {
                 Some(e) => Err(e),

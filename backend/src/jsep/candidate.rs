@@ -43,13 +43,24 @@ impl IceCandidate {
         self.candidate.trim().is_empty()
     }
 
-    /// Decides where a remote candidate goes, following the W3C's checks in order:
-    /// `TypeError` without sdpMid and sdpMLineIndex, `OperationError` for an unknown mid, an
-    /// index past the last m-line, a ufrag that is not the remote one, or a line that is not
-    /// a candidate.
-    pub fn route(&self, remote: &ParsedDescription) -> Result<CandidateRoute> {
-        if self.sdp_mid.is_none() && self.sdp_mline_index.is_none() {
+    /// The W3C's first check of `addIceCandidate`, made before any state check: a candidate
+    /// line without sdpMid and sdpMLineIndex is a `TypeError` (an empty one is the
+    /// end-of-candidates of every section).
+    pub fn check_target(&self) -> Result<()> {
+        if !self.is_end_of_candidates() && self.sdp_mid.is_none() && self.sdp_mline_index.is_none() {
             return Err(Error::Type("a candidate needs sdpMid or sdpMLineIndex".into()));
+        }
+        Ok(())
+    }
+
+    /// Decides where a remote candidate goes, following the W3C's checks in order:
+    /// [`Self::check_target`], then `OperationError` for an unknown mid, an index past the
+    /// last m-line, a ufrag that is not the remote one, or a line that is not a candidate.
+    pub fn route(&self, remote: &ParsedDescription) -> Result<CandidateRoute> {
+        self.check_target()?;
+        if self.sdp_mid.is_none() && self.sdp_mline_index.is_none() {
+            // check_target passed, so this is an empty candidate.
+            return Ok(CandidateRoute::EndOfCandidates { mline: None });
         }
         let mids = remote.mids();
         let mline = match &self.sdp_mid {
@@ -72,7 +83,7 @@ impl IceCandidate {
             }
         }
         if self.is_end_of_candidates() {
-            return Ok(CandidateRoute::EndOfCandidates { mline });
+            return Ok(CandidateRoute::EndOfCandidates { mline: Some(mline) });
         }
         let line = self.candidate.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
@@ -92,10 +103,10 @@ pub enum CandidateRoute {
         /// The line, with the `candidate:` prefix.
         line: String,
     },
-    /// The remote side has no more candidates for `mline`.
+    /// The remote side has no more candidates for `mline` (`None`: for any section).
     EndOfCandidates {
         /// The m-line index.
-        mline: u32,
+        mline: Option<u32>,
     },
 }
 
@@ -157,7 +168,10 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a1\r\n";
 
     #[test]
     fn end_of_candidates() {
-        assert_eq!(route(IceCandidate::new("", Some("data".into()), None)), Ok(CandidateRoute::EndOfCandidates { mline: 0 }));
+        assert_eq!(route(IceCandidate::new("", Some("data".into()), None)), Ok(CandidateRoute::EndOfCandidates { mline: Some(0) }));
+        assert_eq!(route(IceCandidate::new("", None, None)), Ok(CandidateRoute::EndOfCandidates { mline: None }));
+        assert_eq!(IceCandidate::new("", None, None).check_target(), Ok(()));
+        assert_eq!(IceCandidate::new(LINE, None, None).check_target().unwrap_err().name(), "TypeError");
     }
 
     #[test]
