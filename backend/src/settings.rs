@@ -15,9 +15,6 @@ pub const DEFAULT_CHECK_PACING: Duration = Duration::from_millis(5);
 /// 20 ms: libnice's default, restored once connected, since a short Ta keeps the agent's
 /// timer ticking for seconds after the checks.
 pub const DEFAULT_CONNECTED_PACING: Duration = Duration::from_millis(20);
-/// 10 s: once in a few thousand connections webrtcbin never opens a channel after
-/// "connected"; an open still pending after this is reported as an error, not waited on.
-pub const DEFAULT_CHANNEL_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Engine settings that the W3C `RTCConfiguration` does not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +29,6 @@ pub struct Settings {
     pub check_pacing: Duration,
     /// ICE pacing once connected.
     pub connected_pacing: Duration,
-    /// Bound on the wait for a negotiated data channel to open.
-    pub channel_open_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -44,7 +39,6 @@ impl Default for Settings {
             ice_tcp: DEFAULT_ICE_TCP,
             check_pacing: DEFAULT_CHECK_PACING,
             connected_pacing: DEFAULT_CONNECTED_PACING,
-            channel_open_timeout: DEFAULT_CHANNEL_OPEN_TIMEOUT,
         }
     }
 }
