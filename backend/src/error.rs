@@ -29,8 +29,11 @@ pub enum Error {
     NotFound(String),
     /// The requested feature is valid but not supported by wkrtc or the installed GStreamer.
     NotSupported(String),
-    /// A configuration change that the W3C forbids after construction.
+    /// A configuration change that the W3C forbids after construction, or parameters
+    /// that do not match what they modify.
     InvalidModification(String),
+    /// A number out of its allowed range (ECMAScript `RangeError`).
+    Range(String),
 }
 
 impl Error {
@@ -45,6 +48,7 @@ impl Error {
             Error::NotFound(_) => "NotFoundError",
             Error::NotSupported(_) => "NotSupportedError",
             Error::InvalidModification(_) => "InvalidModificationError",
+            Error::Range(_) => "RangeError",
         }
     }
 
@@ -58,7 +62,8 @@ impl Error {
             | Error::Type(m)
             | Error::NotFound(m)
             | Error::NotSupported(m)
-            | Error::InvalidModification(m) => m,
+            | Error::InvalidModification(m)
+            | Error::Range(m) => m,
         }
     }
 

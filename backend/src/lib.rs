@@ -71,6 +71,7 @@ mod data_channel;
 pub(crate) mod engine;
 mod error;
 pub mod jsep;
+pub mod media;
 mod peer_connection;
 mod settings;
 
@@ -78,6 +79,9 @@ pub use configuration::{BundlePolicy, Configuration, IceServer, IceTransportPoli
 pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, Message};
 pub use engine::{init, wait_warm};
 pub use error::{Error, Result};
-pub use jsep::{IceCandidate, SdpType, SessionDescription, SignalingState};
-pub use peer_connection::{DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState};
+pub use jsep::{IceCandidate, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
+pub use media::{MediaKind, MediaStreamTrack, RtpReceiver, RtpSender, RtpTransceiver, TestPattern};
+pub use peer_connection::{
+    DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState, TrackOrKind, TransceiverInit,
+};
 pub use settings::Settings;

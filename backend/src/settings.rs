@@ -16,6 +16,10 @@ pub const DEFAULT_CHECK_PACING: Duration = Duration::from_millis(5);
 /// timer ticking for seconds after the checks.
 pub const DEFAULT_CONNECTED_PACING: Duration = Duration::from_millis(20);
 
+/// 50 ms: the receive jitter buffer's latency. webrtcbin's 200 ms default dominated the time
+/// to the first decoded frame; browsers adapt theirs from a few tens of milliseconds.
+pub const DEFAULT_RECEIVE_LATENCY: Duration = Duration::from_millis(50);
+
 /// Engine settings that the W3C `RTCConfiguration` does not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -29,6 +33,8 @@ pub struct Settings {
     pub check_pacing: Duration,
     /// ICE pacing once connected.
     pub connected_pacing: Duration,
+    /// Latency of the receive jitter buffer (time left for reordering and retransmission).
+    pub receive_latency: Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +45,7 @@ impl Default for Settings {
             ice_tcp: DEFAULT_ICE_TCP,
             check_pacing: DEFAULT_CHECK_PACING,
             connected_pacing: DEFAULT_CONNECTED_PACING,
+            receive_latency: DEFAULT_RECEIVE_LATENCY,
         }
     }
 }

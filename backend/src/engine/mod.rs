@@ -3,6 +3,7 @@
 
 pub(crate) mod dtls;
 pub(crate) mod ice;
+pub(crate) mod media;
 pub(crate) mod session;
 
 use std::sync::{LazyLock, OnceLock};
@@ -91,6 +92,20 @@ fn start() -> Result<Runtime> {
         })
         .map_err(|e| Error::Operation(format!("cannot start the warm-up thread: {e}")))?;
     Ok(Runtime { context, warm_done })
+}
+
+/// Fills `buf` from the kernel's random source (ICE credentials, track and stream ids).
+pub(crate) fn random_bytes(buf: &mut [u8]) {
+    use std::io::Read;
+    if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)) {
+        // /dev/urandom does not fail on Linux once opened; without it, ids stay unique by
+        // the fallback below but are not secret.
+        gst::error!(CAT, "no /dev/urandom: {}", e);
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (seed >> ((i % 16) * 8)) as u8 ^ i as u8;
+        }
+    }
 }
 
 /// Pays the per-process first-use costs: plugin loading, the dtls plugin's certificate (an

@@ -26,6 +26,9 @@ pub(crate) enum SessionSignal {
     ConnectionState(gst_webrtc::WebRTCPeerConnectionState),
     NegotiationNeeded,
     DataChannel(WebRTCDataChannel),
+    /// webrtcbin added a `src_%u` pad for an incoming RTP stream. Handled synchronously, in
+    /// the streaming thread that added it, so the first packets find a linked pad.
+    IncomingStream(gst::Pad),
     /// An error posted on the pipeline (for example an SCTP association torn down by the
     /// peer): the session is over.
     Fatal(String),
@@ -87,6 +90,7 @@ impl Session {
         for addr in &settings.local_addresses {
             ice.emit_by_name_with_values("add-local-ip-address", &[addr.to_string().to_value()]);
         }
+        webrtcbin.set_property("latency", u32::try_from(settings.receive_latency.as_millis()).unwrap_or(u32::MAX));
         if let Some(agent) = nice_agent(&webrtcbin) {
             agent.set_property("upnp", settings.upnp);
             agent.set_property("stun-pacing-timer", pacing_ms(settings.check_pacing));
@@ -125,6 +129,12 @@ impl Session {
             None
         });
         let sink = self.sink.clone();
+        w.connect_pad_added(move |_, pad| {
+            if pad.direction() == gst::PadDirection::Src {
+                sink(SessionSignal::IncomingStream(pad.clone()));
+            }
+        });
+        let sink = self.sink.clone();
         w.connect_notify(Some("ice-gathering-state"), move |w, _| {
             sink(SessionSignal::IceGatheringState(w.property("ice-gathering-state")));
         });
@@ -138,7 +148,11 @@ impl Session {
                 if let gst::MessageView::Error(err) = msg.view() {
                     let from = msg.src().map(|s| s.path_string().to_string()).unwrap_or_default();
                     gst::warning!(CAT, "pipeline error from {}: {} ({:?})", from, err.error(), err.debug());
-                    sink(SessionSignal::Fatal(format!("{from}: {}", err.error())));
+                    // A failing media chain stops that stream only; webrtcbin's own errors
+                    // end the session.
+                    if !from.contains("/wkrtc-send-") && !from.contains("/wkrtc-recv-") {
+                        sink(SessionSignal::Fatal(format!("{from}: {}", err.error())));
+                    }
                 }
                 gst::BusSyncReply::Drop
             });
@@ -205,6 +219,18 @@ impl Session {
         self.webrtcbin
             .emit_by_name::<Option<WebRTCDataChannel>>("create-data-channel", &[&label, &options])
             .ok_or_else(|| Error::Operation(format!("webrtcbin refused data channel '{label}' (is its id in use?)")))
+    }
+
+    /// webrtcbin's `add-transceiver`: a transceiver with `direction` and codec preferences.
+    pub fn add_transceiver(&self, direction: gst_webrtc::WebRTCRTPTransceiverDirection, caps: &gst::Caps) -> Result<gst_webrtc::WebRTCRTPTransceiver> {
+        self.webrtcbin
+            .emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>("add-transceiver", &[&direction, caps])
+            .ok_or_else(|| Error::Operation("webrtcbin refused a transceiver".into()))
+    }
+
+    /// The pipeline and the webrtcbin in it, to add media chains.
+    pub fn elements(&self) -> (&gst::Pipeline, &gst::Element) {
+        (&self.pipeline, &self.webrtcbin)
     }
 
     /// Follows the state of every DTLS transport and the ICE transport under it.

@@ -8,11 +8,13 @@
 
 mod candidate;
 mod fingerprint;
+mod media;
 mod sdp;
 mod signaling;
 
 pub use candidate::{CandidateRoute, IceCandidate};
 pub use fingerprint::{pem_certificate_der, Fingerprint, HashAlgorithm};
+pub use media::{MediaSection, RtpFormat, RtpTransceiverDirection};
 pub use sdp::{ParsedDescription, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE};
 pub use signaling::{Jsep, Side, SignalingState};
 

@@ -77,6 +77,11 @@ impl ParsedDescription {
         &self.msg
     }
 
+    /// The gstreamer-sdp message, to rewrite.
+    pub(crate) fn message_mut(&mut self) -> &mut SDPMessage {
+        &mut self.msg
+    }
+
     /// The SDP text.
     pub fn to_text(&self) -> String {
         // The message came from a successful parse or from webrtcbin, so it serialises.

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
+mod media;
+pub use media::{TrackOrKind, TransceiverInit};
+
 use crate::configuration::EngineIceServers;
 use crate::data_channel::{DataChannel, DataChannelInit};
 use crate::engine::dtls::{FingerprintGate, Verdict};
@@ -25,6 +28,7 @@ use crate::engine::{self, CAT};
 use crate::jsep::{
     CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE,
 };
+use crate::media::{MediaStreamTrack, RtpTransceiver};
 use crate::{Configuration, Error, Result, Settings};
 
 /// How long one webrtcbin call in an operation may take before it is an `OperationError`.
@@ -126,6 +130,16 @@ pub enum Event {
     NegotiationNeeded,
     /// `datachannel`: the peer opened a channel.
     DataChannel(DataChannel),
+    /// `track`: the peer sends on a transceiver. The track is muted until media arrives;
+    /// decoded frames reach [`MediaStreamTrack::on_sample`] callbacks.
+    Track {
+        /// The transceiver.
+        transceiver: RtpTransceiver,
+        /// Its receiver's track.
+        track: MediaStreamTrack,
+        /// The remote stream ids (`a=msid`).
+        streams: Vec<String>,
+    },
 }
 
 /// `RTCOfferOptions`.
@@ -188,6 +202,8 @@ struct State {
     /// description is in force (the peer's candidates outlive a restart; any it announces
     /// again are the same lines).
     readd_remote_candidates: bool,
+    /// Every transceiver, in creation order.
+    transceivers: Vec<RtpTransceiver>,
     closed: bool,
     failed: Option<String>,
 }
@@ -197,7 +213,7 @@ impl State {
     /// channel exists and no data section has been negotiated yet. webrtcbin 1.22 raises
     /// negotiation-needed more often than that (on the answerer, for example).
     fn needs_negotiation(&self) -> bool {
-        (self.wants_data_section && !self.data_negotiated()) || (self.restart_requested && self.jsep.has_negotiated())
+        (self.wants_data_section && !self.data_negotiated()) || (self.restart_requested && self.jsep.has_negotiated()) || Inner::media_needs_negotiation(self)
     }
 
     /// True once the current local description has a data section.
@@ -265,6 +281,7 @@ impl PeerConnection {
                 local_candidates: Vec::new(),
                 remote_candidates: Vec::new(),
                 readd_remote_candidates: false,
+                transceivers: Vec::new(),
                 closed: false,
                 failed: None,
             }),
@@ -392,6 +409,7 @@ impl PeerConnection {
             st.connection = PeerConnectionState::Closed;
             st.dtls = DtlsTransportState::Closed;
             st.unnegotiated.clear();
+            Inner::stop_media(&st.transceivers);
             (st.session.take(), std::mem::take(&mut st.channels))
         };
         for dc in channels {
@@ -515,6 +533,7 @@ impl Inner {
 
     async fn create_offer(self: &Arc<Self>, options: OfferOptions) -> Result<SessionDescription> {
         let session = self.checked(Jsep::check_create_offer)?;
+        self.prepare_codecs(true);
         let msg = engine::bounded("create-offer", OPERATION_TIMEOUT, session.create_offer()).await?;
         let creds = {
             let st = self.lock();
@@ -531,6 +550,7 @@ impl Inner {
 
     async fn create_answer(self: &Arc<Self>) -> Result<SessionDescription> {
         let session = self.checked(Jsep::check_create_answer)?;
+        self.prepare_codecs(false);
         let msg = engine::bounded("create-answer", OPERATION_TIMEOUT, session.create_answer()).await?;
         let creds = self.lock().local_ice.clone();
         Ok(SessionDescription::answer(self.rewrite_local(msg, creds.as_ref())))
@@ -543,6 +563,7 @@ impl Inner {
         if let Some(c) = creds {
             parsed.set_ice_credentials(&c.ufrag, &c.pwd);
         }
+        self.rewrite_msid(&mut parsed);
         parsed.to_text()
     }
 
@@ -592,7 +613,11 @@ impl Inner {
         let mut for_webrtcbin = parsed;
         for_webrtcbin.set_max_message_size(MAX_SEND_SIZE);
         engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, for_webrtcbin.message().to_owned())).await?;
+        self.refresh_mids();
         self.applied(Side::Local, SessionDescription::new(t, text))?;
+        if self.lock().jsep.state() == SignalingState::Stable {
+            self.sync_media();
+        }
         self.reannounce_candidates();
         Ok(())
     }
@@ -654,6 +679,10 @@ impl Inner {
             self.restart_ice(&session, creds)?;
         }
         engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, parsed.message().to_owned())).await?;
+        if t == SdpType::Offer {
+            self.associate_remote_offer(&session, &parsed)?;
+        }
+        self.refresh_mids();
         let readd = {
             let mut st = self.lock();
             st.remote_ufrag = remote_ufrag;
@@ -675,7 +704,12 @@ impl Inner {
             self.max_message_size.store(size, Ordering::Relaxed);
         }
         self.lock().gate.set_expected(fingerprints);
-        self.applied(Side::Remote, desc)
+        self.applied(Side::Remote, desc)?;
+        if self.lock().jsep.state() == SignalingState::Stable {
+            self.sync_media();
+        }
+        self.process_remote_tracks(&parsed);
+        Ok(())
     }
 
     /// Records a description webrtcbin accepted and reports what changed.
@@ -720,6 +754,7 @@ impl Inner {
         for (dc, label, init) in &channels {
             dc.bind(session.create_data_channel(label, init.to_structure())?);
         }
+        self.rebind_after_rollback(&session)?;
         let reset = {
             let mut st = self.lock();
             st.generation = generation;
@@ -983,6 +1018,13 @@ impl Inner {
                 st.channels.push(dc.clone());
                 drop(st);
                 self.emit(Event::DataChannel(dc));
+            }
+            SessionSignal::IncomingStream(pad) => {
+                let session = st.session.clone();
+                drop(st);
+                if let Some(session) = session {
+                    self.on_incoming_stream(&session, &pad);
+                }
             }
             SessionSignal::Fatal(reason) => {
                 drop(st);

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The GStreamer side of RTP media: a send chain per sending transceiver (appsrc fed by the
+//! track, encoder, payloader, webrtcbin's `sink_%u`) and a receive chain per incoming stream
+//! (webrtcbin's `src_%u`, depayloader, decoder, appsink handing samples to the track).
+
+use gst::prelude::*;
+
+use super::CAT;
+use crate::media::codec::{CodecSpec, MediaKind};
+use crate::{Error, Result};
+
+/// Bitrates a sender starts at, before the embedder or congestion control changes them.
+pub(crate) const DEFAULT_VIDEO_BITRATE: u32 = 1_000_000;
+pub(crate) const DEFAULT_AUDIO_BITRATE: u32 = 48_000;
+
+/// What a send chain's encoding stage may be told (`RTCRtpEncodingParameters`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EncodingKnobs {
+    pub bitrate: u32,
+    pub max_framerate: Option<f64>,
+    pub scale_down_by: Option<f64>,
+}
+
+/// One sender's elements inside a peer connection's pipeline.
+pub(crate) struct SendChain {
+    pub bin: gst::Bin,
+    pub appsrc: gst_app::AppSrc,
+    pub codec: &'static CodecSpec,
+    pub payload_type: u8,
+    encoder: gst::Element,
+    scale: Option<gst::Element>,
+    rate: Option<gst::Element>,
+}
+
+fn make(factory: &str) -> Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().map_err(|_| Error::NotSupported(format!("GStreamer element '{factory}' is not installed")))
+}
+
+impl SendChain {
+    /// Builds the chain for `codec` with payload type `pt` and links it to the sink pad of
+    /// webrtcbin's transceiver `trans` at `mline`. webrtcbin 1.22 adds that pad itself when a
+    /// negotiation makes the transceiver send; otherwise wkrtc requests `sink_<mline>`.
+    pub fn build(
+        pipeline: &gst::Pipeline,
+        webrtcbin: &gst::Element,
+        trans: &gst_webrtc::WebRTCRTPTransceiver,
+        mline: u32,
+        codec: &'static CodecSpec,
+        pt: u8,
+        ssrc: u32,
+        knobs: EncodingKnobs,
+    ) -> Result<Self> {
+        let encoder_name = codec.encoder().ok_or_else(|| Error::NotSupported(format!("no encoder for {}", codec.mime_type())))?;
+        let bin = gst::Bin::with_name(&format!("wkrtc-send-{mline}"));
+        let appsrc = gst_app::AppSrc::builder()
+            .is_live(true)
+            .format(gst::Format::Time)
+            .do_timestamp(true)
+            .max_buffers(3)
+            .leaky_type(gst_app::AppLeakyType::Downstream)
+            .build();
+        let encoder = make(encoder_name)?;
+        let payloader = make(codec.payloader)?;
+        let mut chain: Vec<gst::Element> = vec![appsrc.clone().upcast()];
+        let (mut scale, mut rate) = (None, None);
+        match codec.kind {
+            MediaKind::Video => {
+                let videorate = make("videorate")?;
+                videorate.set_property("drop-only", true);
+                let convert = make("videoconvert")?;
+                let videoscale = make("videoscale")?;
+                let filter = make("capsfilter")?;
+                chain.extend([videorate.clone(), convert, videoscale, filter.clone()]);
+                scale = Some(filter);
+                rate = Some(videorate);
+            }
+            MediaKind::Audio => {
+                let convert = make("audioconvert")?;
+                let resample = make("audioresample")?;
+                chain.extend([convert, resample]);
+                if codec.clock_rate == 8000 {
+                    let filter = make("capsfilter")?;
+                    filter.set_property("caps", gst::Caps::builder("audio/x-raw").field("rate", 8000i32).field("channels", 1i32).build());
+                    chain.push(filter);
+                }
+            }
+        }
+        configure_encoder(&encoder, encoder_name);
+        chain.push(encoder.clone());
+        if encoder_name == "x264enc" || encoder_name == "openh264enc" {
+            let filter = make("capsfilter")?;
+            filter.set_property("caps", gst::Caps::builder("video/x-h264").field("profile", "constrained-baseline").build());
+            chain.push(filter);
+        }
+        payloader.set_property("pt", u32::from(pt));
+        payloader.set_property("ssrc", ssrc);
+        payloader.set_property("mtu", 1200u32);
+        match codec.payloader {
+            "rtpvp8pay" | "rtpvp9pay" => payloader.set_property_from_str("picture-id-mode", "15-bit"),
+            "rtph264pay" => {
+                payloader.set_property("config-interval", -1i32);
+                payloader.set_property_from_str("aggregate-mode", "zero-latency");
+            }
+            _ => {}
+        }
+        chain.push(payloader);
+        bin.add_many(&chain).map_err(|e| Error::Operation(format!("send chain: {e}")))?;
+        gst::Element::link_many(&chain).map_err(|e| Error::Operation(format!("send chain does not link: {e}")))?;
+        let last = chain.last().and_then(|e| e.static_pad("src")).ok_or_else(|| Error::Operation("payloader has no src pad".into()))?;
+        let ghost = gst::GhostPad::with_target(&last).map_err(|e| Error::Operation(format!("send chain: {e}")))?;
+        bin.add_pad(&ghost).map_err(|e| Error::Operation(format!("send chain: {e}")))?;
+
+        let existing = webrtcbin.sink_pads().into_iter().find(|p| {
+            p.find_property("transceiver").is_some() && p.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver").as_ref() == Some(trans)
+        });
+        let webrtc_pad = match existing {
+            Some(p) => p,
+            None => webrtcbin
+                .request_pad_simple(&format!("sink_{mline}"))
+                .ok_or_else(|| Error::Operation(format!("webrtcbin refused a sink pad for m-line {mline}")))?,
+        };
+        pipeline.add(&bin).map_err(|e| Error::Operation(format!("send chain: {e}")))?;
+        if let Err(e) = ghost.link(&webrtc_pad) {
+            let _ = pipeline.remove(&bin);
+            webrtcbin.release_request_pad(&webrtc_pad);
+            return Err(Error::Operation(format!("send chain does not link to webrtcbin: {e:?}")));
+        }
+        let this = Self { bin, appsrc, codec, payload_type: pt, encoder, scale, rate };
+        this.apply(knobs);
+        this.bin.sync_state_with_parent().map_err(|e| Error::Operation(format!("send chain does not start: {e}")))?;
+        gst::debug!(CAT, "send chain for m-line {} with {} (pt {}, ssrc {}) via {}", mline, codec.encoding_name, pt, ssrc, encoder_name);
+        Ok(this)
+    }
+
+    /// Applies bitrate, frame-rate cap and down-scaling.
+    pub fn apply(&self, knobs: EncodingKnobs) {
+        set_bitrate(&self.encoder, knobs.bitrate);
+        if let Some(rate) = &self.rate {
+            let max = knobs.max_framerate.map(|f| f.round().clamp(1.0, 1000.0) as i32).unwrap_or(i32::MAX);
+            rate.set_property("max-rate", max);
+        }
+        if let Some(scale) = &self.scale {
+            // The down-scaled size follows the source's: read it from what arrives.
+            let caps = match (knobs.scale_down_by.filter(|s| *s > 1.0), self.appsrc.caps()) {
+                (Some(by), Some(src)) => src.structure(0).and_then(|s| {
+                    let (w, h) = (s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?);
+                    let scaled = |v: i32| (((f64::from(v) / by) as i32) & !1).max(2);
+                    Some(gst::Caps::builder("video/x-raw").field("width", scaled(w)).field("height", scaled(h)).build())
+                }),
+                _ => None,
+            };
+            scale.set_property("caps", caps.unwrap_or_else(gst::Caps::new_any));
+        }
+    }
+
+    /// Asks the encoder for a key frame (a PLI or FIR from the peer does this inside
+    /// webrtcbin; this is for a new receiver or a replaced track).
+    pub fn request_key_frame(&self) {
+        let event = gst_video_force_key_unit();
+        let _ = self.encoder.send_event(event);
+    }
+}
+
+/// An upstream force-key-unit event (GstVideo's, built by hand to avoid the dependency).
+fn gst_video_force_key_unit() -> gst::Event {
+    let s = gst::Structure::builder("GstForceKeyUnit").field("all-headers", true).build();
+    gst::event::CustomUpstream::new(s)
+}
+
+fn configure_encoder(encoder: &gst::Element, name: &str) {
+    match name {
+        "vp8enc" | "vp9enc" => {
+            // Real-time: no look-ahead, fastest deadline, constant bitrate, error resilient.
+            encoder.set_property("deadline", 1i64);
+            encoder.set_property("cpu-used", if name == "vp8enc" { 8i32 } else { 8i32 });
+            encoder.set_property("lag-in-frames", 0i32);
+            encoder.set_property_from_str("end-usage", "cbr");
+            encoder.set_property("keyframe-max-dist", 3000i32);
+            encoder.set_property_from_str("error-resilient", "default");
+            encoder.set_property("threads", 2i32);
+            if name == "vp9enc" {
+                encoder.set_property("row-mt", true);
+            }
+        }
+        "x264enc" => {
+            encoder.set_property_from_str("tune", "zerolatency");
+            encoder.set_property_from_str("speed-preset", "ultrafast");
+            encoder.set_property("key-int-max", 3000u32);
+        }
+        "opusenc" => {
+            encoder.set_property("inband-fec", true);
+            encoder.set_property_from_str("frame-size", "20");
+        }
+        _ => {}
+    }
+}
+
+fn set_bitrate(encoder: &gst::Element, bps: u32) {
+    let factory = encoder.factory().map(|f| f.name().to_string()).unwrap_or_default();
+    match factory.as_str() {
+        "vp8enc" | "vp9enc" => encoder.set_property("target-bitrate", bps as i32),
+        "x264enc" => encoder.set_property("bitrate", (bps / 1000).max(1)),
+        "openh264enc" => encoder.set_property("bitrate", bps),
+        "opusenc" => encoder.set_property("bitrate", (bps as i32).clamp(4000, 650_000)),
+        _ => {}
+    }
+}
+
+/// Builds the receive chain for one of webrtcbin's src pads and links it. `deliver` gets
+/// each decoded sample, on the decoder's streaming thread.
+pub(crate) fn link_receive_chain(pipeline: &gst::Pipeline, pad: &gst::Pad, deliver: impl Fn(&gst::Sample) + Send + Sync + 'static) -> Result<gst::Bin> {
+    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let s = caps.structure(0).ok_or_else(|| Error::Operation("incoming stream without caps".into()))?;
+    let name = s.get::<&str>("encoding-name").unwrap_or_default();
+    let rate = s.get::<i32>("clock-rate").unwrap_or_default() as u32;
+    let codec = CodecSpec::find(name, rate).ok_or_else(|| Error::NotSupported(format!("incoming {name}/{rate} is not a codec wkrtc decodes")))?;
+    let decoder_name = codec.decoder().ok_or_else(|| Error::NotSupported(format!("no decoder for {}", codec.mime_type())))?;
+    let bin = gst::Bin::with_name(&format!("wkrtc-recv-{}", pad.name()));
+    let mut chain = vec![make(codec.depayloader)?];
+    if let Some(parser) = codec.parser {
+        chain.push(make(parser)?);
+    }
+    chain.push(make(decoder_name)?);
+    let sink = gst_app::AppSink::builder().sync(false).async_(false).enable_last_sample(false).build();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                deliver(&sample);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    chain.push(sink.upcast());
+    bin.add_many(&chain).map_err(|e| Error::Operation(format!("receive chain: {e}")))?;
+    gst::Element::link_many(&chain).map_err(|e| Error::Operation(format!("receive chain does not link: {e}")))?;
+    let first = chain[0].static_pad("sink").ok_or_else(|| Error::Operation("depayloader without sink pad".into()))?;
+    let ghost = gst::GhostPad::with_target(&first).map_err(|e| Error::Operation(format!("receive chain: {e}")))?;
+    bin.add_pad(&ghost).map_err(|e| Error::Operation(format!("receive chain: {e}")))?;
+    pipeline.add(&bin).map_err(|e| Error::Operation(format!("receive chain: {e}")))?;
+    bin.sync_state_with_parent().map_err(|e| Error::Operation(format!("receive chain does not start: {e}")))?;
+    pad.link(&ghost).map_err(|e| Error::Operation(format!("receive chain does not link to webrtcbin: {e:?}")))?;
+    gst::debug!(CAT, "receiving {} on {} via {}", codec.encoding_name, pad.name(), decoder_name);
+    Ok(bin)
+}
+
+/// Sinks a stream wkrtc cannot decode, so that webrtcbin's other streams keep flowing.
+pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    if let Ok(sink) = gst::ElementFactory::make("fakesink").property("async", false).property("sync", false).build() {
+        if pipeline.add(&sink).is_ok() {
+            let _ = sink.sync_state_with_parent();
+            if let Some(sinkpad) = sink.static_pad("sink") {
+                let _ = pad.link(&sinkpad);
+            }
+        }
+    }
+}

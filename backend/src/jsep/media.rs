@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Media sections of a description: what each m-line negotiates (kind, mid, direction,
+//! formats, msid), and the rewrites wkrtc makes to them.
+
+use super::ParsedDescription;
+use crate::media::codec::{CodecSpec, MediaKind};
+
+/// `RTCRtpTransceiverDirection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RtpTransceiverDirection {
+    /// Sends and receives.
+    SendRecv,
+    /// Sends only.
+    SendOnly,
+    /// Receives only.
+    RecvOnly,
+    /// Neither.
+    Inactive,
+    /// The transceiver was stopped.
+    Stopped,
+}
+
+impl RtpTransceiverDirection {
+    /// The SDP attribute / W3C string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    /// Parses the W3C string; anything else is a `TypeError`.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        Ok(match s {
+            "sendrecv" => Self::SendRecv,
+            "sendonly" => Self::SendOnly,
+            "recvonly" => Self::RecvOnly,
+            "inactive" => Self::Inactive,
+            "stopped" => Self::Stopped,
+            _ => return Err(crate::Error::Type(format!("'{s}' is not an RTCRtpTransceiverDirection"))),
+        })
+    }
+
+    /// Sends media.
+    pub fn sends(self) -> bool {
+        matches!(self, Self::SendRecv | Self::SendOnly)
+    }
+
+    /// Receives media.
+    pub fn receives(self) -> bool {
+        matches!(self, Self::SendRecv | Self::RecvOnly)
+    }
+
+    /// From send and receive flags.
+    pub fn from_flags(send: bool, recv: bool) -> Self {
+        match (send, recv) {
+            (true, true) => Self::SendRecv,
+            (true, false) => Self::SendOnly,
+            (false, true) => Self::RecvOnly,
+            (false, false) => Self::Inactive,
+        }
+    }
+
+    /// The direction as seen from the other end (sendonly becomes recvonly).
+    pub fn reversed(self) -> Self {
+        match self {
+            Self::SendOnly => Self::RecvOnly,
+            Self::RecvOnly => Self::SendOnly,
+            d => d,
+        }
+    }
+
+    /// What an answerer with `self` answers to an offer with `offered` (RFC 8829, 5.3.1).
+    pub fn answer_to(self, offered: Self) -> Self {
+        let offered = offered.reversed();
+        Self::from_flags(self.sends() && offered.sends(), self.receives() && offered.receives())
+    }
+}
+
+/// One `a=rtpmap` format of a media section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtpFormat {
+    /// Payload type.
+    pub payload_type: u8,
+    /// Encoding name as written (`VP8`, `opus`, `rtx`, ...).
+    pub encoding_name: String,
+    /// Clock rate.
+    pub clock_rate: u32,
+    /// The `a=fmtp` parameters, without the payload type.
+    pub fmtp: String,
+}
+
+/// What one m-line negotiates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSection {
+    /// Position in the description.
+    pub index: usize,
+    /// `audio`, `video`, `application`, ...
+    pub media: String,
+    /// `a=mid`.
+    pub mid: Option<String>,
+    /// The direction attribute (sendrecv when absent).
+    pub direction: RtpTransceiverDirection,
+    /// Port 0 without bundle-only: the section was rejected or stopped.
+    pub rejected: bool,
+    /// The RTP formats, in the description's order of preference.
+    pub formats: Vec<RtpFormat>,
+    /// `a=msid` stream ids (a `-` id means no stream).
+    pub stream_ids: Vec<String>,
+}
+
+impl MediaSection {
+    /// The media kind of an audio or video section.
+    pub fn kind(&self) -> Option<MediaKind> {
+        MediaKind::parse(&self.media).ok()
+    }
+
+    /// The first format wkrtc can send, in this section's order: the codec a sender uses
+    /// when this section is the remote description's (the peer lists what it receives).
+    pub fn send_codec(&self) -> Option<(&'static CodecSpec, u8)> {
+        self.formats.iter().find_map(|f| {
+            let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
+            (spec.kind.as_str() == self.media && spec.accepts_fmtp(&f.fmtp) && spec.can_send()).then_some((spec, f.payload_type))
+        })
+    }
+}
+
+impl ParsedDescription {
+    /// Every m-line's negotiated properties.
+    pub fn media_sections(&self) -> Vec<MediaSection> {
+        self.message()
+            .medias()
+            .enumerate()
+            .map(|(index, m)| {
+                let attr = |k: &'static str| m.attributes().filter(move |a| a.key() == k).filter_map(|a| a.value().map(str::to_owned));
+                let direction = ["sendrecv", "sendonly", "recvonly", "inactive"]
+                    .iter()
+                    .find(|d| m.attribute_val(d).is_some() || m.attributes().any(|a| a.key() == **d))
+                    .and_then(|d| RtpTransceiverDirection::parse(d).ok())
+                    .unwrap_or(RtpTransceiverDirection::SendRecv);
+                let fmtps: Vec<(u8, String)> = attr("fmtp")
+                    .filter_map(|v| {
+                        let (pt, params) = v.split_once(' ').unwrap_or((&v, ""));
+                        Some((pt.parse().ok()?, params.trim().to_owned()))
+                    })
+                    .collect();
+                let rtpmaps: Vec<(u8, String, u32)> = attr("rtpmap")
+                    .filter_map(|v| {
+                        let (pt, rest) = v.split_once(' ')?;
+                        let mut parts = rest.trim().split('/');
+                        Some((pt.parse().ok()?, parts.next()?.to_owned(), parts.next()?.parse().ok()?))
+                    })
+                    .collect();
+                let formats = m
+                    .formats()
+                    .filter_map(|f| f.parse::<u8>().ok())
+                    .filter_map(|pt| {
+                        let (_, name, rate) = rtpmaps.iter().find(|(p, _, _)| *p == pt)?;
+                        let fmtp = fmtps.iter().find(|(p, _)| *p == pt).map(|(_, f)| f.clone()).unwrap_or_default();
+                        Some(RtpFormat { payload_type: pt, encoding_name: name.clone(), clock_rate: *rate, fmtp })
+                    })
+                    .collect();
+                let stream_ids = attr("msid").filter_map(|v| v.split_whitespace().next().map(str::to_owned)).filter(|s| s != "-").collect();
+                MediaSection {
+                    index,
+                    media: m.media().unwrap_or_default().to_owned(),
+                    mid: m.attribute_val("mid").map(str::to_owned),
+                    direction,
+                    rejected: m.port() == 0 && m.attribute_val("bundle-only").is_none() && !m.attributes().any(|a| a.key() == "bundle-only"),
+                    formats,
+                    stream_ids,
+                }
+            })
+            .collect()
+    }
+
+    /// Writes `a=msid:<stream> <track>` on m-line `index` (one line per stream, or `-` for
+    /// none), replacing webrtcbin's. webrtcbin 1.22 names no streams of its own.
+    pub fn set_msid(&mut self, index: usize, streams: &[String], track: &str) {
+        let Some(media) = u32::try_from(index).ok().and_then(|i| self.message_mut().media_mut(i)) else { return };
+        while let Some(i) = (0..media.attributes_len()).find(|&a| media.attribute(a).is_some_and(|a| a.key() == "msid")) {
+            let _ = media.remove_attribute(i);
+        }
+        if streams.is_empty() {
+            media.add_attribute("msid", Some(&format!("- {track}")));
+        }
+        for s in streams {
+            media.add_attribute("msid", Some(&format!("{s} {track}")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RtpTransceiverDirection::*;
+
+    #[test]
+    fn answer_directions_follow_rfc_8829() {
+        assert_eq!(SendRecv.answer_to(SendRecv), SendRecv);
+        assert_eq!(SendRecv.answer_to(SendOnly), RecvOnly);
+        assert_eq!(SendRecv.answer_to(RecvOnly), SendOnly);
+        assert_eq!(RecvOnly.answer_to(SendRecv), RecvOnly);
+        assert_eq!(SendOnly.answer_to(SendOnly), Inactive);
+        assert_eq!(Inactive.answer_to(SendRecv), Inactive);
+        assert_eq!(SendRecv.answer_to(Inactive), Inactive);
+        assert_eq!(RtpTransceiverDirection::parse("sideways").unwrap_err().name(), "TypeError");
+    }
+
+    const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\na=msid:s1 t1\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\n\
+m=video 9 UDP/TLS/RTP/SAVPF 127 125 97\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=recvonly\r\na=rtpmap:127 H264/90000\r\na=fmtp:127 profile-level-id=42e01f;packetization-mode=0\r\na=rtpmap:125 H264/90000\r\na=fmtp:125 profile-level-id=42e01f;packetization-mode=1\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=125\r\n\
+m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\na=rtpmap:120 VP8/90000\r\n";
+
+    #[test]
+    fn sections_are_read_in_order() {
+        crate::engine::init().unwrap();
+        let d = ParsedDescription::parse(OFFER).unwrap();
+        let s = d.media_sections();
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].media.as_str(), s[0].mid.as_deref(), s[0].direction), ("audio", Some("0"), SendRecv));
+        assert_eq!(s[0].stream_ids, vec!["s1".to_string()]);
+        assert_eq!(
+            s[0].formats[0],
+            RtpFormat { payload_type: 111, encoding_name: "opus".into(), clock_rate: 48000, fmtp: "minptime=10;useinbandfec=1".into() }
+        );
+        assert_eq!(s[0].send_codec().map(|(c, pt)| (c.encoding_name, pt)), Some(("OPUS", 111)));
+        // H264 with packetization-mode 0 is skipped for the mode-1 format.
+        assert_eq!(s[1].send_codec().map(|(c, pt)| (c.encoding_name, pt)), Some(("H264", 125)));
+        assert_eq!(s[1].direction, RecvOnly);
+        assert!(s[2].rejected && !s[1].rejected);
+        assert_eq!(s[2].kind(), Some(MediaKind::Video));
+    }
+
+    #[test]
+    fn msid_is_rewritten() {
+        crate::engine::init().unwrap();
+        let mut d = ParsedDescription::parse(OFFER).unwrap();
+        d.set_msid(0, &["a".into(), "b".into()], "track");
+        d.set_msid(1, &[], "t2");
+        let text = d.to_text();
+        assert!(text.contains("a=msid:a track\r\na=msid:b track\r\n") && text.contains("a=msid:- t2\r\n"));
+        assert!(!text.contains("a=msid:s1"));
+    }
+}

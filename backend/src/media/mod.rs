@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Media: tracks, the RTP transceiver objects and the codec table.
+
+pub mod codec;
+pub(crate) mod rtp;
+pub(crate) mod track;
+
+pub use codec::{receiver_capabilities, sender_capabilities, MediaKind, RtpCodecCapability};
+pub use rtp::{RtpCodecParameters, RtpEncodingParameters, RtpReceiver, RtpSendParameters, RtpSender, RtpTransceiver};
+pub use track::{MediaStreamTrack, SampleCallback, TestPattern, TrackEvent, TrackState};

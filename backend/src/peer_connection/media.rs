@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The media half of `RTCPeerConnection`: `addTrack`, `removeTrack`, `addTransceiver`,
+//! binding wkrtc's transceivers to webrtcbin's, the `track` event, and building the send
+//! and receive chains once a negotiation completes.
+//!
+//! webrtcbin 1.22 creates the transceivers of a remote offer only when it writes the answer
+//! and sets mids, m-line indexes and current directions only when a negotiation completes;
+//! wkrtc associates remote sections with its transceivers itself, when the remote
+//! description is set, as the W3C does.
+
+use std::sync::Arc;
+
+use gst::prelude::*;
+
+use super::{Event, Inner, PeerConnection, State};
+use crate::engine::media::{discard, link_receive_chain, SendChain};
+use crate::engine::session::Session;
+use crate::engine::CAT;
+use crate::jsep::{MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType};
+use crate::media::codec::{CodecSpec, MediaKind};
+use crate::media::rtp::{negotiable_codecs, preference_caps, to_gst, RtpEncodingParameters, RtpSender, RtpTransceiver};
+use crate::media::MediaStreamTrack;
+use crate::{Error, Result};
+
+/// What `addTransceiver` is given: a track, or a kind.
+#[derive(Debug, Clone)]
+pub enum TrackOrKind {
+    /// Send this track.
+    Track(MediaStreamTrack),
+    /// A transceiver of this kind without a track.
+    Kind(MediaKind),
+}
+
+/// `RTCRtpTransceiverInit`.
+#[derive(Debug, Clone)]
+pub struct TransceiverInit {
+    /// `direction` (default sendrecv).
+    pub direction: RtpTransceiverDirection,
+    /// `streams`: the stream ids the track is announced in.
+    pub streams: Vec<String>,
+    /// `sendEncodings`: at most one (wkrtc does not send simulcast).
+    pub send_encodings: Vec<RtpEncodingParameters>,
+}
+
+impl Default for TransceiverInit {
+    fn default() -> Self {
+        Self { direction: RtpTransceiverDirection::SendRecv, streams: Vec::new(), send_encodings: Vec::new() }
+    }
+}
+
+impl PeerConnection {
+    /// `addTrack`: sends `track`, announced in `streams`. Reuses a transceiver of the same
+    /// kind that has never sent (one the remote offered), or adds one; `negotiationneeded`
+    /// follows.
+    ///
+    /// Errors: `InvalidStateError` when closed, `InvalidAccessError` if the track is already
+    /// sent by this connection.
+    pub fn add_track(&self, track: &MediaStreamTrack, streams: &[String]) -> Result<RtpSender> {
+        let session = self.inner.live_session()?;
+        let reuse = {
+            let st = self.inner.lock();
+            if st.transceivers.iter().any(|t| t.inner.sender.track().as_ref() == Some(track)) {
+                return Err(Error::InvalidAccess(format!("track {} already has a sender on this connection", track.id())));
+            }
+            st.transceivers
+                .iter()
+                .find(|t| {
+                    let ts = t.state();
+                    t.kind() == track.kind() && !ts.stopped && t.inner.sender.track().is_none() && !ts.ever_sent && ts.gst.is_some()
+                })
+                .cloned()
+        };
+        let transceiver = match reuse {
+            Some(t) => {
+                *t.inner.sender.inner.streams.lock().unwrap_or_else(|e| e.into_inner()) = streams.to_vec();
+                t.inner.sender.set_track(Some(track.clone()));
+                let direction = RtpTransceiverDirection::from_flags(true, t.direction().receives());
+                t.set_direction(direction)?;
+                t
+            }
+            None => {
+                let t = self.inner.new_transceiver(&session, track.kind(), RtpTransceiverDirection::SendRecv, Some(track.clone()), streams.to_vec())?;
+                t.state().added_by_track = true;
+                t
+            }
+        };
+        self.inner.check_negotiation();
+        Ok(transceiver.sender())
+    }
+
+    /// `removeTrack`: stops sending the sender's track; the transceiver stays, receiving
+    /// only. `negotiationneeded` follows.
+    ///
+    /// Errors: `InvalidStateError` when closed, `InvalidAccessError` for a sender of another
+    /// connection.
+    pub fn remove_track(&self, sender: &RtpSender) -> Result<()> {
+        self.inner.live_session()?;
+        let transceiver = {
+            let st = self.inner.lock();
+            st.transceivers.iter().find(|t| Arc::ptr_eq(&t.inner.sender.inner, &sender.inner)).cloned()
+        };
+        let t = transceiver.ok_or_else(|| Error::InvalidAccess("the sender does not belong to this connection".into()))?;
+        if t.stopped() || sender.track().is_none() {
+            return Ok(());
+        }
+        sender.set_track(None);
+        let direction = t.direction();
+        t.set_direction(RtpTransceiverDirection::from_flags(false, direction.receives()))?;
+        self.inner.check_negotiation();
+        Ok(())
+    }
+
+    /// `addTransceiver`.
+    ///
+    /// Errors: `InvalidStateError` when closed; `TypeError` for direction `stopped`;
+    /// `NotSupportedError` for more than one send encoding; `RangeError` for encoding
+    /// values out of range.
+    pub fn add_transceiver(&self, what: TrackOrKind, init: TransceiverInit) -> Result<RtpTransceiver> {
+        let session = self.inner.live_session()?;
+        if init.direction == RtpTransceiverDirection::Stopped {
+            return Err(Error::Type("a transceiver cannot be added stopped".into()));
+        }
+        if init.send_encodings.len() > 1 {
+            return Err(Error::NotSupported("wkrtc sends one encoding (no simulcast)".into()));
+        }
+        let (kind, track) = match what {
+            TrackOrKind::Track(t) => (t.kind(), Some(t)),
+            TrackOrKind::Kind(k) => (k, None),
+        };
+        let t = self.inner.new_transceiver(&session, kind, init.direction, track, init.streams)?;
+        if let Some(enc) = init.send_encodings.into_iter().next() {
+            let mut params = t.sender().parameters();
+            params.encodings = vec![enc];
+            if let Err(e) = futures::executor::block_on(t.sender().set_parameters(params)) {
+                self.inner.lock().transceivers.retain(|x| x != &t);
+                t.stop();
+                return Err(e);
+            }
+        }
+        self.inner.check_negotiation();
+        Ok(t)
+    }
+
+    /// `getTransceivers`.
+    pub fn transceivers(&self) -> Vec<RtpTransceiver> {
+        self.inner.lock().transceivers.clone()
+    }
+
+    /// `getSenders`.
+    pub fn senders(&self) -> Vec<RtpSender> {
+        self.transceivers().iter().filter(|t| !t.stopped()).map(RtpTransceiver::sender).collect()
+    }
+
+    /// `getReceivers`.
+    pub fn receivers(&self) -> Vec<crate::RtpReceiver> {
+        self.transceivers().iter().filter(|t| !t.stopped()).map(RtpTransceiver::receiver).collect()
+    }
+}
+
+impl Inner {
+    /// A transceiver made by this side, bound to a new webrtcbin transceiver.
+    fn new_transceiver(
+        self: &Arc<Self>,
+        session: &Session,
+        kind: MediaKind,
+        direction: RtpTransceiverDirection,
+        track: Option<MediaStreamTrack>,
+        streams: Vec<String>,
+    ) -> Result<RtpTransceiver> {
+        let t = RtpTransceiver::new(kind, direction, track, streams);
+        self.bind(session, &t, true)?;
+        self.lock().transceivers.push(t.clone());
+        Ok(t)
+    }
+
+    /// Creates `t`'s webrtcbin transceiver, with codec preferences for an offer or an answer.
+    fn bind(self: &Arc<Self>, session: &Session, t: &RtpTransceiver, for_offer: bool) -> Result<()> {
+        let caps = codec_caps(t, for_offer, None);
+        if caps.is_empty() {
+            return Err(Error::NotSupported(format!("GStreamer has no {} codec wkrtc can use (install gstreamer1.0-plugins-good)", t.kind())));
+        }
+        let gst_trans = session.add_transceiver(to_gst(t.direction()), &caps)?;
+        if t.kind() == MediaKind::Video {
+            gst_trans.set_property("do-nack", true);
+        }
+        t.state().gst = Some(gst_trans);
+        let weak = Arc::downgrade(self);
+        *t.inner.on_change.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.check_negotiation();
+            }
+        }));
+        Ok(())
+    }
+
+    /// Before webrtcbin writes an offer (`for_offer`) or an answer: each transceiver's codec
+    /// preferences. Offers carry payload types (the ones already negotiated, else wkrtc's);
+    /// answers none, so webrtcbin keeps the offerer's.
+    pub(super) fn prepare_codecs(&self, for_offer: bool) {
+        let (transceivers, remote) = {
+            let st = self.lock();
+            let remote = st.jsep.current_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections());
+            (st.transceivers.clone(), remote.unwrap_or_default())
+        };
+        for t in transceivers {
+            let mid = t.mid();
+            let negotiated = mid.and_then(|m| remote.iter().find(|s| s.mid.as_deref() == Some(m.as_str()))).filter(|s| !s.rejected);
+            let caps = codec_caps(&t, for_offer, negotiated);
+            let st = t.state();
+            if let Some(g) = &st.gst {
+                g.set_property("codec-preferences", &caps);
+                g.set_property("direction", to_gst(if st.stopped { RtpTransceiverDirection::Inactive } else { st.direction }));
+            }
+        }
+    }
+
+    /// The mids webrtcbin assigned (set when a negotiation completes). Where webrtcbin
+    /// paired a section with another transceiver than wkrtc did, webrtcbin's pairing holds.
+    pub(super) fn refresh_mids(&self) {
+        let transceivers = self.lock().transceivers.clone();
+        let mut assigned = Vec::new();
+        for t in &transceivers {
+            let mut st = t.state();
+            let Some(g) = st.gst.clone() else { continue };
+            if let Some(mid) = g.property::<Option<String>>("mid") {
+                assigned.push(mid.clone());
+                st.mid = Some(mid);
+            }
+            let mline = g.property::<u32>("mlineindex");
+            if mline != u32::MAX {
+                st.mline = Some(mline);
+            }
+        }
+        for t in &transceivers {
+            let mut st = t.state();
+            let own = st.gst.as_ref().and_then(|g| g.property::<Option<String>>("mid"));
+            if own.is_none() && st.mid.as_ref().is_some_and(|m| assigned.contains(m)) {
+                st.mid = None;
+            }
+        }
+    }
+
+    /// A remote offer was applied: each of its audio and video sections gets a transceiver,
+    /// the one already holding its mid, else an unused one of the same kind made by
+    /// `addTrack`, else a new receive-only one (W3C `setRemoteDescription`, step 4.6).
+    pub(super) fn associate_remote_offer(self: &Arc<Self>, session: &Session, parsed: &ParsedDescription) -> Result<()> {
+        for section in parsed.media_sections() {
+            let (Some(kind), Some(mid)) = (section.kind(), section.mid.clone()) else { continue };
+            if section.rejected {
+                continue;
+            }
+            let existing = {
+                let st = self.lock();
+                st.transceivers.iter().find(|t| t.mid().as_deref() == Some(mid.as_str())).cloned().or_else(|| {
+                    st.transceivers
+                        .iter()
+                        .find(|t| {
+                            let ts = t.state();
+                            t.kind() == kind && ts.mid.is_none() && !ts.stopped && ts.added_by_track
+                        })
+                        .cloned()
+                })
+            };
+            match existing {
+                Some(t) => t.state().mid = Some(mid),
+                None => {
+                    let t = RtpTransceiver::new(kind, RtpTransceiverDirection::RecvOnly, None, Vec::new());
+                    t.state().from_remote = true;
+                    self.bind(session, &t, false)?;
+                    t.state().mid = Some(mid);
+                    self.lock().transceivers.push(t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a remote description: `track` for every section the peer now sends on, mute
+    /// for those it stopped sending on (W3C "process remote tracks").
+    pub(super) fn process_remote_tracks(&self, parsed: &ParsedDescription) {
+        let transceivers = self.lock().transceivers.clone();
+        for section in parsed.media_sections() {
+            let Some(mid) = &section.mid else { continue };
+            let Some(t) = transceivers.iter().find(|t| t.mid().as_deref() == Some(mid.as_str())) else { continue };
+            let sends = section.direction.sends() && !section.rejected;
+            let fire = {
+                let mut st = t.state();
+                let was = std::mem::replace(&mut st.remote_sending, sends);
+                sends && !was
+            };
+            if fire {
+                let receiver = t.receiver();
+                *receiver.inner.streams.lock().unwrap_or_else(|e| e.into_inner()) = section.stream_ids.clone();
+                self.emit(Event::Track { transceiver: t.clone(), track: receiver.track(), streams: section.stream_ids.clone() });
+            } else if !sends {
+                t.receiver().track().set_muted(true);
+            }
+        }
+    }
+
+    /// A negotiation completed: current directions, and the send chains of the
+    /// transceivers that now send, with the codec the peer listed first.
+    pub(super) fn sync_media(&self) {
+        let (session, transceivers, local, remote) = {
+            let st = self.lock();
+            let parse = |d: Option<&crate::SessionDescription>| {
+                d.map(|d| (d.sdp_type, ParsedDescription::parse(&d.sdp).map(|p| p.media_sections()).unwrap_or_default()))
+            };
+            (st.session.clone(), st.transceivers.clone(), parse(st.jsep.current_local_description()), parse(st.jsep.current_remote_description()))
+        };
+        let (Some(session), Some((local_type, local)), Some((_, remote))) = (session, local, remote) else { return };
+        for t in transceivers {
+            let (mline, stopped) = {
+                let st = t.state();
+                (st.mline, st.stopped)
+            };
+            let Some(mline) = mline else { continue };
+            let (Some(l), Some(r)) = (local.get(mline as usize), remote.get(mline as usize)) else { continue };
+            let current = if l.rejected || r.rejected {
+                RtpTransceiverDirection::Inactive
+            } else if local_type == SdpType::Answer {
+                l.direction
+            } else {
+                r.direction.reversed()
+            };
+            {
+                let mut st = t.state();
+                st.current_direction = Some(current);
+                st.ever_sent |= current.sends();
+            }
+            let sender = t.sender();
+            let sending = current.sends() && !stopped;
+            let gst_trans = t.state().gst.clone();
+            if let Some(g) = gst_trans.filter(|_| sending && sender.inner.chain.lock().unwrap_or_else(|e| e.into_inner()).is_none()) {
+                self.build_send_chain(&session, &sender, &g, mline, r);
+            }
+            sender.set_sending(sending);
+        }
+    }
+
+    fn build_send_chain(&self, session: &Session, sender: &RtpSender, trans: &gst_webrtc::WebRTCRTPTransceiver, mline: u32, remote: &MediaSection) {
+        let Some((codec, pt)) = remote.send_codec() else {
+            gst::warning!(CAT, "m-line {}: no codec both sides support for sending", mline);
+            return;
+        };
+        // webrtcbin checks the sink pad's caps against the codec preferences: narrow them to
+        // the negotiated codec without format parameters, which the encoder fills in (an
+        // H264 encoder's profile-level-id need not match the negotiated one byte for byte).
+        // The next offer or answer sets them again (prepare_codecs).
+        let narrowed = gst::Caps::builder("application/x-rtp")
+            .field("media", codec.kind.as_str())
+            .field("encoding-name", codec.encoding_name)
+            .field("clock-rate", codec.clock_rate as i32)
+            .field("payload", i32::from(pt))
+            .build();
+        trans.set_property("codec-preferences", &narrowed);
+        let (pipeline, webrtcbin) = session.elements();
+        match SendChain::build(pipeline, webrtcbin, trans, mline, codec, pt, sender.ssrc(), sender.knobs()) {
+            Ok(chain) => *sender.inner.chain.lock().unwrap_or_else(|e| e.into_inner()) = Some(chain),
+            Err(e) => gst::error!(CAT, "m-line {}: cannot send {}: {}", mline, codec.encoding_name, e),
+        }
+    }
+
+    /// webrtcbin added a pad for an incoming stream: decode it into its receiver's track.
+    pub(super) fn on_incoming_stream(&self, session: &Session, pad: &gst::Pad) {
+        let gst_trans = pad.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver");
+        let receiver = gst_trans.and_then(|g| {
+            let st = self.lock();
+            st.transceivers.iter().find(|t| t.state().gst.as_ref() == Some(&g)).map(RtpTransceiver::receiver)
+        });
+        let (pipeline, _) = session.elements();
+        let Some(receiver) = receiver else {
+            gst::warning!(CAT, "incoming stream {} has no transceiver: discarded", pad.name());
+            discard(pipeline, pad);
+            return;
+        };
+        let mut chain = receiver.inner.chain.lock().unwrap_or_else(|e| e.into_inner());
+        if chain.is_some() {
+            gst::warning!(CAT, "a second stream for one receiver ({}): discarded", pad.name());
+            discard(pipeline, pad);
+            return;
+        }
+        let track = receiver.track();
+        match link_receive_chain(pipeline, pad, move |sample| track.deliver(sample)) {
+            Ok(bin) => *chain = Some(bin),
+            Err(e) => {
+                gst::warning!(CAT, "incoming stream {}: {}", pad.name(), e);
+                discard(pipeline, pad);
+            }
+        }
+    }
+
+    /// Writes `a=msid` for each section a local sender sends on (found by its SSRC, which
+    /// wkrtc puts in webrtcbin's caps).
+    pub(super) fn rewrite_msid(&self, parsed: &mut ParsedDescription) {
+        let senders: Vec<RtpSender> = self.lock().transceivers.iter().map(RtpTransceiver::sender).collect();
+        let text = parsed.to_text();
+        let sections: Vec<String> = text.split("\r\nm=").map(str::to_owned).collect();
+        for (i, body) in sections.iter().skip(1).enumerate() {
+            let Some(sender) = senders.iter().find(|s| body.contains(&format!("a=ssrc:{} ", s.ssrc()))) else { continue };
+            let Some(track) = sender.track() else { continue };
+            parsed.set_msid(i, &sender.stream_ids(), track.id());
+        }
+    }
+
+    /// The media part of the W3C "check if negotiation is needed".
+    pub(super) fn media_needs_negotiation(st: &State) -> bool {
+        if st.transceivers.is_empty() {
+            return false;
+        }
+        let sections =
+            |d: Option<&crate::SessionDescription>| d.and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections()).unwrap_or_default();
+        let local_type = st.jsep.current_local_description().map(|d| d.sdp_type);
+        let local = sections(st.jsep.current_local_description());
+        let remote = sections(st.jsep.current_remote_description());
+        st.transceivers.iter().any(|t| {
+            let ts = t.state();
+            let Some(mid) = ts.mid.as_deref() else { return !ts.stopped };
+            let Some(l) = local.iter().find(|s| s.mid.as_deref() == Some(mid)) else { return !ts.stopped };
+            if ts.stopped {
+                return !l.rejected && l.direction != RtpTransceiverDirection::Inactive;
+            }
+            let expected = match (local_type, remote.iter().find(|s| s.mid.as_deref() == Some(mid))) {
+                (Some(SdpType::Offer), _) => ts.direction,
+                (_, Some(r)) => ts.direction.answer_to(r.direction),
+                _ => ts.direction,
+            };
+            !l.rejected && l.direction != expected
+        })
+    }
+
+    /// A rollback replaced webrtcbin: rebinds the transceivers made by this side and drops
+    /// those a rolled-back remote offer created.
+    pub(super) fn rebind_after_rollback(self: &Arc<Self>, session: &Session) -> Result<()> {
+        let transceivers = {
+            let mut st = self.lock();
+            st.transceivers.retain(|t| !t.state().from_remote);
+            st.transceivers.clone()
+        };
+        for t in transceivers {
+            {
+                let mut st = t.state();
+                st.mid = None;
+                st.mline = None;
+                st.gst = None;
+            }
+            self.bind(session, &t, true)?;
+        }
+        Ok(())
+    }
+
+    /// `close`: every sender stops, every remote track ends.
+    pub(super) fn stop_media(transceivers: &[RtpTransceiver]) {
+        for t in transceivers {
+            t.sender().stop();
+            t.receiver().track().end_from_source();
+        }
+    }
+}
+
+/// webrtcbin codec preferences for `t`: for an offer with payload types (those of the
+/// `negotiated` section when there is one), for an answer without.
+fn codec_caps(t: &RtpTransceiver, for_offer: bool, negotiated: Option<&MediaSection>) -> gst::Caps {
+    let st = t.state();
+    let direction = if st.stopped { RtpTransceiverDirection::Inactive } else { st.direction };
+    let codecs = negotiable_codecs(t.kind(), direction, &st.codec_preferences);
+    drop(st);
+    let ssrc = direction.sends().then(|| t.sender().ssrc());
+    let with_pts: Vec<(&'static CodecSpec, Option<u8>)> = match (for_offer, negotiated) {
+        (false, _) => codecs.iter().map(|c| (*c, None)).collect(),
+        (true, None) => codecs.iter().map(|c| (*c, Some(c.payload_type))).collect(),
+        (true, Some(section)) => {
+            // Re-offer what was negotiated, with its payload types.
+            let kept: Vec<_> = section
+                .formats
+                .iter()
+                .filter_map(|f| {
+                    let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
+                    (codecs.iter().any(|c| std::ptr::eq(*c, spec)) && spec.accepts_fmtp(&f.fmtp)).then_some((spec, Some(f.payload_type)))
+                })
+                .fold(Vec::new(), |mut acc, (s, pt)| {
+                    if !acc.iter().any(|(x, _): &(&CodecSpec, Option<u8>)| std::ptr::eq(*x, s)) {
+                        acc.push((s, pt));
+                    }
+                    acc
+                });
+            if kept.is_empty() {
+                codecs.iter().map(|c| (*c, Some(c.payload_type))).collect()
+            } else {
+                kept
+            }
+        }
+    };
+    preference_caps(&with_pts, ssrc)
+}
