@@ -325,3 +325,24 @@ fn recvonly_transceiver_receives_and_stop_ends_the_track() {
     assert_eq!(remote.ready_state(), wkrtc::media::TrackState::Ended);
     a.expect("negotiationneeded after stop", |e| matches!(e, Event::NegotiationNeeded).then_some(()));
 }
+
+#[test]
+fn answerer_echoes_a_track_added_to_a_data_only_call() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let _dc = a.pc.create_data_channel("d", Default::default()).unwrap();
+    negotiate(&a, &b);
+    a.wait_connected();
+    a.pc.add_track(&video(), &[]).unwrap();
+    let offer = wait(a.pc.create_offer(Default::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
+    wait(b.pc.set_remote_description(offer)).unwrap();
+    // Echo: b sends the received track back on the same transceiver, in its answer.
+    let t = b.pc.transceivers().into_iter().next().expect("a transceiver for the offered video");
+    b.pc.add_track(&t.receiver().track(), &[]).unwrap();
+    let answer = wait(b.pc.create_answer()).unwrap();
+    assert!(answer.sdp.contains("a=sendrecv"), "{}", answer.sdp);
+    wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
+    wait(a.pc.set_remote_description(answer)).unwrap();
+    let (_, echoed, _) = next_track(&a);
+    wait_samples(&collect(&echoed), 10, "echo");
+}

@@ -29,4 +29,7 @@ pub mod pages {
     /// The interop scenarios against `wkrtc serve` (`?scenarios=a,b,...`); reports
     /// `kind: "scenario"` per scenario, then `scenario: "done"`.
     pub const INTEROP: &str = include_str!("../pages/interop.html");
+    /// The media scenarios against `wkrtc serve` (fake camera and microphone; `?scenarios=`),
+    /// and the Chromium pair's first-frame anchor (`?scenarios=anchor-pair`).
+    pub const MEDIA: &str = include_str!("../pages/media.html");
 }

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MPL-2.0
 //! What every `harness = false` interop test needs: enough of libtest's command line for
-//! `cargo test` and `cargo nextest` (`--list`, name filters), and the closing
-//! `N passed, M failed` line.
+//! `cargo test` and `cargo nextest` (`--list`, name filters), the closing
+//! `N passed, M failed` line, and running a page in a browser against `wkrtc serve` while
+//! collecting what it reports.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use wkrtc_cli::serve::Server;
+
+use crate::browser::{Browser, Kind, Options};
 
 /// Answers `--list` and name filters for the single test `name`. `Some(code)` means: exit
 /// now with `code`, there is nothing to run.
@@ -66,4 +73,51 @@ impl Tally {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens `url` in a fresh `kind` started with `options` and collects the server's reports
+/// until `last` matches one; fails after `limit`.
+pub fn run_page(server: &Server, kind: Kind, url: &str, options: &Options, limit: Duration, last: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+    let reports = server.reports();
+    while reports.try_recv().is_ok() {}
+    let mut browser = Browser::launch(kind, url, options)?;
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    loop {
+        if Instant::now() > deadline {
+            bail!("no final report within {limit:?}; got {} reports; browser stderr:\n{}", got.len(), browser.stderr_tail(2000));
+        }
+        match reports.recv_timeout(Duration::from_millis(500)) {
+            Ok(r) => {
+                let done = last(&r);
+                println!("  {kind}: {}", summarize(&r));
+                got.push(r);
+                if done {
+                    return Ok(got);
+                }
+            }
+            Err(flume::RecvTimeoutError::Timeout) => {
+                if let Some(status) = browser.try_exited()? {
+                    bail!("{kind} exited ({status}) before reporting; stderr:\n{}", browser.stderr_tail(2000));
+                }
+            }
+            Err(e) => bail!("report channel: {e}"),
+        }
+    }
+}
+
+/// A report without its long members, for the log.
+fn summarize(r: &Value) -> String {
+    let mut r = r.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.remove("userAgent");
+        o.remove("setupsMs");
+        o.remove("localCandidates");
+    }
+    r.to_string()
+}
+
+/// The number `key` of a report.
+pub fn num(r: &Value, key: &str) -> Result<f64> {
+    r[key].as_f64().with_context(|| format!("report has no number '{key}': {r}"))
 }

@@ -16,13 +16,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
-use wkrtc_interop::browser::{Browser, Kind, Options};
-use wkrtc_interop::runner::{self, Tally};
+use wkrtc_interop::browser::{Kind, Options};
+use wkrtc_interop::runner::run_page;
+use wkrtc_interop::runner::{self, num, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "interop";
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
             }
         };
         let url = format!("http://{}/test/interop.html?scenarios={}", server.addr(), scenarios.join(","));
-        let reports = match run_page(&server, kind, &url, |r| r["scenario"] == "done") {
+        let reports = match run_page(&server, kind, &url, &Options::default(), RUN_TIMEOUT, |r| r["scenario"] == "done") {
             Ok(r) => r,
             Err(e) => {
                 tally.fail(&format!("{kind}"), &format!("{e:#}"));
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
         }
         // The page people open (`wkrtc serve`'s `/`) runs its own checks and reports them.
         let url = format!("http://{}/", server.addr());
-        let page = run_page(&server, kind, &url, |r| r["kind"] == "serve-page");
+        let page = run_page(&server, kind, &url, &Options::default(), RUN_TIMEOUT, |r| r["kind"] == "serve-page");
         tally.check(&format!("{kind} serve page"), || {
             let r = page?.pop().context("no report")?;
             ensure!(r["ok"] == true, "{}", r["error"]);
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
     }
     if browsers.contains("chromium") {
         let url = format!("http://{}/test/local_pair.html", server.addr());
-        let anchor = run_page(&server, Kind::Chromium, &url, |r| r["kind"] == "local_pair");
+        let anchor = run_page(&server, Kind::Chromium, &url, &Options::default(), RUN_TIMEOUT, |r| r["kind"] == "local_pair");
         tally.check("chromium-to-chromium anchor", || {
             let r = anchor?.pop().context("no report")?;
             ensure!(r["ok"] == true, "anchor failed: {}", r["error"]);
@@ -110,50 +111,6 @@ fn main() -> ExitCode {
     }
     print_figures(&figures);
     tally.finish()
-}
-
-fn num(r: &Value, key: &str) -> Result<f64> {
-    r[key].as_f64().with_context(|| format!("report has no number '{key}': {r}"))
-}
-
-/// Opens `url` in a fresh `kind` and collects reports until `last` matches one.
-fn run_page(server: &Server, kind: Kind, url: &str, last: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
-    let reports = server.reports();
-    while reports.try_recv().is_ok() {}
-    let mut browser = Browser::launch(kind, url, &Options::default())?;
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let mut got = Vec::new();
-    loop {
-        if Instant::now() > deadline {
-            bail!("no final report within {RUN_TIMEOUT:?}; got {} reports; browser stderr:\n{}", got.len(), browser.stderr_tail(2000));
-        }
-        match reports.recv_timeout(Duration::from_millis(500)) {
-            Ok(r) => {
-                let done = last(&r);
-                println!("  {kind}: {}", summarize(&r));
-                got.push(r);
-                if done {
-                    return Ok(got);
-                }
-            }
-            Err(flume::RecvTimeoutError::Timeout) => {
-                if let Some(status) = browser.try_exited()? {
-                    bail!("{kind} exited ({status}) before reporting; stderr:\n{}", browser.stderr_tail(2000));
-                }
-            }
-            Err(e) => bail!("report channel: {e}"),
-        }
-    }
-}
-
-fn summarize(r: &Value) -> String {
-    let mut r = r.clone();
-    if let Some(o) = r.as_object_mut() {
-        o.remove("userAgent");
-        o.remove("setupsMs");
-        o.remove("localCandidates");
-    }
-    r.to_string()
 }
 
 /// Checks one scenario's report and keeps its figures.

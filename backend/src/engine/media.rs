@@ -3,6 +3,9 @@
 //! track, encoder, payloader, webrtcbin's `sink_%u`) and a receive chain per incoming stream
 //! (webrtcbin's `src_%u`, depayloader, decoder, appsink handing samples to the track).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use gst::prelude::*;
 
 use super::CAT;
@@ -29,7 +32,8 @@ pub(crate) struct SendChain {
     pub payload_type: u8,
     encoder: gst::Element,
     scale: Option<gst::Element>,
-    rate: Option<gst::Element>,
+    /// Smallest interval between frames in ns (`maxFramerate`); 0 lets every frame through.
+    min_interval: Arc<AtomicU64>,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -62,17 +66,14 @@ impl SendChain {
         let encoder = make(encoder_name)?;
         let payloader = make(codec.payloader)?;
         let mut chain: Vec<gst::Element> = vec![appsrc.clone().upcast()];
-        let (mut scale, mut rate) = (None, None);
+        let mut scale = None;
         match codec.kind {
             MediaKind::Video => {
-                let videorate = make("videorate")?;
-                videorate.set_property("drop-only", true);
                 let convert = make("videoconvert")?;
                 let videoscale = make("videoscale")?;
                 let filter = make("capsfilter")?;
-                chain.extend([videorate.clone(), convert, videoscale, filter.clone()]);
+                chain.extend([convert, videoscale, filter.clone()]);
                 scale = Some(filter);
-                rate = Some(videorate);
             }
             MediaKind::Audio => {
                 let convert = make("audioconvert")?;
@@ -125,7 +126,11 @@ impl SendChain {
             webrtcbin.release_request_pad(&webrtc_pad);
             return Err(Error::Operation(format!("send chain does not link to webrtcbin: {e:?}")));
         }
-        let this = Self { bin, appsrc, codec, payload_type: pt, encoder, scale, rate };
+        let min_interval = Arc::new(AtomicU64::new(0));
+        if codec.kind == MediaKind::Video {
+            limit_frame_rate(&appsrc, min_interval.clone());
+        }
+        let this = Self { bin, appsrc, codec, payload_type: pt, encoder, scale, min_interval };
         this.apply(knobs);
         this.bin.sync_state_with_parent().map_err(|e| Error::Operation(format!("send chain does not start: {e}")))?;
         gst::debug!(CAT, "send chain for m-line {} with {} (pt {}, ssrc {}) via {}", mline, codec.encoding_name, pt, ssrc, encoder_name);
@@ -135,10 +140,8 @@ impl SendChain {
     /// Applies bitrate, frame-rate cap and down-scaling.
     pub fn apply(&self, knobs: EncodingKnobs) {
         set_bitrate(&self.encoder, knobs.bitrate);
-        if let Some(rate) = &self.rate {
-            let max = knobs.max_framerate.map(|f| f.round().clamp(1.0, 1000.0) as i32).unwrap_or(i32::MAX);
-            rate.set_property("max-rate", max);
-        }
+        let interval = knobs.max_framerate.map(|f| (1e9 / f.clamp(0.001, 1000.0)) as u64).unwrap_or(0);
+        self.min_interval.store(interval, Ordering::Relaxed);
         if let Some(scale) = &self.scale {
             // The down-scaled size follows the source's: read it from what arrives.
             let caps = match (knobs.scale_down_by.filter(|s| *s > 1.0), self.appsrc.caps()) {
@@ -159,6 +162,26 @@ impl SendChain {
         let event = gst_video_force_key_unit();
         let _ = self.encoder.send_event(event);
     }
+}
+
+/// Drops frames that come sooner than `min_interval` after the last one let through (with
+/// 10% slack, so that a source at exactly the cap is not halved by jitter).
+fn limit_frame_rate(appsrc: &gst_app::AppSrc, min_interval: Arc<AtomicU64>) {
+    let Some(pad) = appsrc.static_pad("src") else { return };
+    let last = Mutex::new(None::<gst::ClockTime>);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let interval = min_interval.load(Ordering::Relaxed);
+        let pts = info.buffer().and_then(|b| b.pts());
+        let (Some(pts), true) = (pts, interval > 0) else { return gst::PadProbeReturn::Ok };
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        match *last {
+            Some(prev) if pts.nseconds().saturating_sub(prev.nseconds()) < interval * 9 / 10 => gst::PadProbeReturn::Drop,
+            _ => {
+                *last = Some(pts);
+                gst::PadProbeReturn::Ok
+            }
+        }
+    });
 }
 
 /// An upstream force-key-unit event (GstVideo's, built by hand to avoid the dependency).

@@ -177,6 +177,36 @@ impl ParsedDescription {
             .collect()
     }
 
+    /// Sets the direction attribute of m-line `index`.
+    pub fn set_direction(&mut self, index: usize, direction: RtpTransceiverDirection) {
+        let Some(media) = u32::try_from(index).ok().and_then(|i| self.message_mut().media_mut(i)) else { return };
+        while let Some(i) =
+            (0..media.attributes_len()).find(|&a| media.attribute(a).is_some_and(|a| matches!(a.key(), "sendrecv" | "sendonly" | "recvonly" | "inactive")))
+        {
+            let _ = media.remove_attribute(i);
+        }
+        let d = if direction == RtpTransceiverDirection::Stopped { RtpTransceiverDirection::Inactive } else { direction };
+        // An empty value, as the SDP parser stores flag attributes: libgstsdp 1.22 reads a
+        // missing value as a string (gst_sdp_media_attributes_to_caps crashes on NULL).
+        media.add_attribute(d.as_str(), Some(""));
+    }
+
+    /// The copy of a description handed to webrtcbin: every audio and video section that is
+    /// not rejected is `sendrecv`.
+    ///
+    /// webrtcbin 1.22 refuses any change of a negotiated direction except to inactive
+    /// ("transceiver direction changes are not implemented"), and never back. wkrtc decides
+    /// itself what is sent (a sender feeds its encoder only while the negotiated direction
+    /// sends) and what is received (the peer sends only what was negotiated), so webrtcbin
+    /// can keep every media section open both ways.
+    pub fn open_media_directions(&mut self) {
+        for section in self.media_sections() {
+            if section.kind().is_some() && !section.rejected && section.direction != RtpTransceiverDirection::SendRecv {
+                self.set_direction(section.index, RtpTransceiverDirection::SendRecv);
+            }
+        }
+    }
+
     /// Writes `a=msid:<stream> <track>` on m-line `index` (one line per stream, or `-` for
     /// none), replacing webrtcbin's. webrtcbin 1.22 names no streams of its own.
     pub fn set_msid(&mut self, index: usize, streams: &[String], track: &str) {
@@ -233,6 +263,22 @@ m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\n
         assert_eq!(s[1].direction, RecvOnly);
         assert!(s[2].rejected && !s[1].rejected);
         assert_eq!(s[2].kind(), Some(MediaKind::Video));
+    }
+
+    #[test]
+    fn directions_are_opened_for_webrtcbin() {
+        crate::engine::init().unwrap();
+        let mut d = ParsedDescription::parse(OFFER).unwrap();
+        d.set_direction(0, SendOnly);
+        d.open_media_directions();
+        let s = d.media_sections();
+        // Audio and video sections become sendrecv; the rejected one keeps its direction.
+        assert_eq!((s[0].direction, s[1].direction, s[2].direction), (SendRecv, SendRecv, Inactive));
+        assert_eq!(d.to_text().matches("a=sendrecv").count(), 2);
+        d.set_direction(1, Stopped);
+        assert_eq!(d.media_sections()[1].direction, Inactive);
+        // Flag attributes are written without a colon.
+        assert!(d.to_text().contains("a=inactive\r\n"));
     }
 
     #[test]

@@ -390,6 +390,27 @@ impl Inner {
         }
     }
 
+    /// The directions of an answer, from each transceiver's direction and the remote
+    /// offer's (webrtcbin answered the copy of the offer wkrtc gave it, whose media sections
+    /// are all sendrecv).
+    pub(super) fn answer_directions(&self, answer: &mut ParsedDescription) {
+        let (offer, transceivers) = {
+            let st = self.lock();
+            (st.jsep.pending_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()), st.transceivers.clone())
+        };
+        let Some(offer) = offer else { return };
+        let offered = offer.media_sections();
+        for section in answer.media_sections() {
+            let (Some(mid), false) = (section.mid.as_deref(), section.rejected) else { continue };
+            let Some(o) = offered.iter().find(|o| o.mid.as_deref() == Some(mid)) else { continue };
+            let Some(t) = transceivers.iter().find(|t| t.mid().as_deref() == Some(mid)) else { continue };
+            let dir = if t.stopped() { RtpTransceiverDirection::Inactive } else { t.direction().answer_to(o.direction) };
+            if dir != section.direction {
+                answer.set_direction(section.index, dir);
+            }
+        }
+    }
+
     /// Writes `a=msid` for each section a local sender sends on (found by its SSRC, which
     /// wkrtc puts in webrtcbin's caps).
     pub(super) fn rewrite_msid(&self, parsed: &mut ParsedDescription) {

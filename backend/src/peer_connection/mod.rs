@@ -553,7 +553,9 @@ impl Inner {
         self.prepare_codecs(false);
         let msg = engine::bounded("create-answer", OPERATION_TIMEOUT, session.create_answer()).await?;
         let creds = self.lock().local_ice.clone();
-        Ok(SessionDescription::answer(self.rewrite_local(msg, creds.as_ref())))
+        let mut parsed = ParsedDescription::parse(&self.rewrite_local(msg, creds.as_ref()))?;
+        self.answer_directions(&mut parsed);
+        Ok(SessionDescription::answer(parsed.to_text()))
     }
 
     /// The rewrites every local description gets.
@@ -612,6 +614,7 @@ impl Inner {
         // wkrtc can send, the text the peer gets says what wkrtc can receive.
         let mut for_webrtcbin = parsed;
         for_webrtcbin.set_max_message_size(MAX_SEND_SIZE);
+        for_webrtcbin.open_media_directions();
         engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, for_webrtcbin.message().to_owned())).await?;
         self.refresh_mids();
         self.applied(Side::Local, SessionDescription::new(t, text))?;
@@ -678,7 +681,9 @@ impl Inner {
             gst::info!(CAT, "remote offer restarts ICE; local ufrag now {}", creds.ufrag);
             self.restart_ice(&session, creds)?;
         }
-        engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, parsed.message().to_owned())).await?;
+        let mut for_webrtcbin = parsed.clone();
+        for_webrtcbin.open_media_directions();
+        engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, for_webrtcbin.message().to_owned())).await?;
         if t == SdpType::Offer {
             self.associate_remote_offer(&session, &parsed)?;
         }

@@ -2,9 +2,11 @@
 //! One visitor: a WebSocket signaling connection driving one wkrtc `PeerConnection`.
 //!
 //! Every data channel echoes what it receives (text and binary), except channels whose label
-//! starts with `sink`, which verify and count (for throughput into wkrtc). The page can ask
-//! wkrtc to open channels, to offer, to send verifiable messages (`send`) and for its
-//! counters (`stats`). Anything malformed gets an `error` message with a W3C error name and
+//! starts with `sink`, which verify and count (for throughput into wkrtc). Every track the
+//! visitor sends is decoded, counted and echoed back re-encoded on the same transceiver. The
+//! page can ask wkrtc to open channels, to offer, to send verifiable messages (`send`), to add
+//! or remove its own test-pattern tracks (`add-media`, `remove-media`) and for its counters
+//! (`stats`). Anything malformed gets an `error` message with a W3C error name and
 //! the session carries on; a vanished client ends only its own session.
 
 use std::collections::HashMap;
@@ -16,7 +18,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
-use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, OfferOptions, PeerConnection, SessionDescription, Settings};
+use wkrtc::jsep::ParsedDescription;
+use wkrtc::{
+    DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, MediaKind, MediaStreamTrack, OfferOptions, PeerConnection, RtpTransceiver,
+    SessionDescription, Settings, TestPattern,
+};
 
 use super::pattern;
 
@@ -49,6 +55,14 @@ struct Counter {
     last: Option<Instant>,
 }
 
+/// What wkrtc decoded on one receiver, updated from the decoding thread.
+#[derive(Default, Clone)]
+struct Decoded {
+    frames: u64,
+    width: i32,
+    height: i32,
+}
+
 struct Channel {
     dc: DataChannel,
     /// Signalled by the channel's reader on `bufferedamountlow`.
@@ -77,6 +91,10 @@ struct Session {
     broken: bool,
     /// Messages from helper threads to the page.
     outbox: (flume::Sender<Value>, flume::Receiver<Value>),
+    /// Decoded media per receiver track id.
+    decoded: Arc<Mutex<HashMap<String, Decoded>>>,
+    /// wkrtc's own test-pattern tracks.
+    own_tracks: Vec<MediaStreamTrack>,
 }
 
 fn error_json(e: &wkrtc::Error, request: &str) -> Value {
@@ -126,11 +144,16 @@ pub fn serve(id: u64, stream: TcpStream, config: WebSocketConfig, shared: Shared
         ended: Arc::new(AtomicBool::new(false)),
         broken: false,
         outbox: flume::unbounded(),
+        decoded: Arc::default(),
+        own_tracks: Vec::new(),
     };
     s.run();
     s.ended.store(true, Ordering::Release);
     if let Some(pc) = s.pc.take() {
         pc.close();
+    }
+    for t in s.own_tracks.drain(..) {
+        t.stop();
     }
     // Unblocks the reader thread.
     if let Ok(socket) = shutdown {
@@ -206,10 +229,19 @@ impl Session {
             }
             "offer" | "answer" => {
                 let sdp = str_field("sdp").ok_or_else(|| wkrtc::Error::Type(format!("{kind} without sdp")))?;
-                let desc = if kind == "offer" { SessionDescription::offer(sdp) } else { SessionDescription::answer(sdp) };
+                let desc = if kind == "offer" { SessionDescription::offer(sdp.clone()) } else { SessionDescription::answer(sdp.clone()) };
                 let pc = self.pc()?;
                 run(pc.set_remote_description(desc))?;
                 if kind == "offer" {
+                    // Echo what the visitor sends on the same transceivers, in this answer.
+                    let parsed = ParsedDescription::parse(&sdp)?;
+                    let sending: Vec<String> =
+                        parsed.media_sections().into_iter().filter(|m| m.direction.sends() && !m.rejected).filter_map(|m| m.mid).collect();
+                    for t in pc.transceivers() {
+                        if t.mid().is_some_and(|m| sending.contains(&m)) {
+                            echo(pc, &t)?;
+                        }
+                    }
                     let answer = run(pc.create_answer())?;
                     run(pc.set_local_description(Some(answer.clone())))?;
                     self.send(json!({"type": "answer", "sdp": answer.sdp}));
@@ -242,8 +274,31 @@ impl Session {
                 self.add_channel(dc);
             }
             "send" => self.start_sending(msg)?,
-            "stats" => {
+            "add-media" => {
+                let n = |name: &str, default: u32| msg.get(name).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
+                let pattern = TestPattern { width: n("width", 640), height: n("height", 480), framerate: n("framerate", 30), frequency: 440 };
+                let want = |k: &str| msg.get(k).and_then(Value::as_bool).unwrap_or(true);
+                let kinds: Vec<MediaKind> =
+                    [(MediaKind::Video, want("video")), (MediaKind::Audio, want("audio"))].into_iter().filter(|(_, w)| *w).map(|(k, _)| k).collect();
+                for kind in kinds {
+                    let track = MediaStreamTrack::test_pattern(kind, pattern)?;
+                    self.pc()?.add_track(&track, &["wkrtc".to_owned()])?;
+                    self.own_tracks.push(track);
+                }
+            }
+            "remove-media" => {
+                let kind = MediaKind::parse(&str_field("kind").unwrap_or_default())?;
+                let own: Vec<String> = self.own_tracks.iter().filter(|t| t.kind() == kind).map(|t| t.id().to_owned()).collect();
                 let pc = self.pc()?;
+                for sender in pc.senders() {
+                    if sender.track().is_some_and(|t| own.iter().any(|id| id == t.id())) {
+                        pc.remove_track(&sender)?;
+                    }
+                }
+            }
+            "stats" => {
+                self.pc()?;
+                let pc = self.pc.as_ref().ok_or_else(|| wkrtc::Error::InvalidState("no peer connection".into()))?;
                 let states = json!({
                     "signalingState": format!("{:?}", pc.signaling_state()),
                     "iceConnectionState": format!("{:?}", pc.ice_connection_state()),
@@ -260,7 +315,22 @@ impl Session {
                         (label, json!({"messages": c.messages, "bytes": c.bytes, "errors": c.errors, "firstError": c.first_error, "spanMs": span}))
                     })
                     .collect();
-                self.send(json!({"type": "stats", "states": states, "channels": channels}));
+                let decoded = self.decoded.lock().map(|d| d.clone()).unwrap_or_default();
+                let media: Vec<Value> = pc
+                    .transceivers()
+                    .iter()
+                    .map(|t| {
+                        let d = decoded.get(t.receiver().track().id()).cloned().unwrap_or_default();
+                        let codec = t.sender().parameters().codecs.first().map(|c| c.codec.mime_type.clone());
+                        json!({
+                            "mid": t.mid(), "kind": t.kind().as_str(), "direction": t.direction().as_str(),
+                            "currentDirection": t.current_direction().map(|d| d.as_str()),
+                            "framesDecoded": d.frames, "width": d.width, "height": d.height,
+                            "sendCodec": codec, "sending": t.sender().track().is_some(),
+                        })
+                    })
+                    .collect();
+                self.send(json!({"type": "stats", "states": states, "channels": channels, "media": media}));
             }
             "report" => {
                 let mut report = msg.clone();
@@ -298,11 +368,40 @@ impl Session {
                 }
             }
             Event::DataChannel(dc) => self.add_channel(dc),
+            Event::Track { transceiver, track, streams } => {
+                self.count_decoded(&track);
+                self.send(json!({"type": "track", "kind": track.kind().as_str(), "mid": transceiver.mid(), "streams": streams}));
+                // A track from an answer (wkrtc offered): echo it with a renegotiation.
+                if let Some(pc) = &self.pc {
+                    if let Err(e) = echo(pc, &transceiver) {
+                        self.send(error_json(&e, "track"));
+                    }
+                }
+            }
             Event::ConnectionStateChange(s) => self.send(json!({"type": "state", "what": "connection", "state": format!("{s:?}")})),
             Event::IceConnectionStateChange(s) => self.send(json!({"type": "state", "what": "ice", "state": format!("{s:?}")})),
             Event::SignalingStateChange(s) => self.send(json!({"type": "state", "what": "signaling", "state": s.as_str()})),
             _ => {}
         }
+    }
+
+    /// Counts what wkrtc decodes on `track` and keeps the last frame size.
+    fn count_decoded(&mut self, track: &MediaStreamTrack) {
+        let id = track.id().to_owned();
+        let decoded = self.decoded.clone();
+        if decoded.lock().map(|mut d| d.insert(id.clone(), Decoded::default()).is_some()).unwrap_or(true) {
+            return;
+        }
+        track.on_sample(move |sample| {
+            let size = sample.caps().and_then(|c| c.structure(0).map(|s| (s.get::<i32>("width").unwrap_or(0), s.get::<i32>("height").unwrap_or(0))));
+            if let Ok(mut all) = decoded.lock() {
+                let d = all.entry(id.clone()).or_default();
+                d.frames += 1;
+                if let Some((w, h)) = size {
+                    (d.width, d.height) = (w, h);
+                }
+            }
+        });
     }
 
     fn add_channel(&mut self, dc: DataChannel) {
@@ -363,6 +462,14 @@ impl Session {
         });
         Ok(())
     }
+}
+
+/// Sends `t`'s received track back on `t` itself, unless it already sends something.
+fn echo(pc: &PeerConnection, t: &RtpTransceiver) -> wkrtc::Result<()> {
+    if t.sender().track().is_some() || t.stopped() {
+        return Ok(());
+    }
+    pc.add_track(&t.receiver().track(), &["echo".to_owned()]).map(|_| ())
 }
 
 /// Reads one channel: echoes, or verifies and counts for `sink*` channels.

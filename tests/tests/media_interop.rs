@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Media interop (`harness = false`): headless Chromium and Firefox ESR, with fake camera
+//! and microphone, against `wkrtc serve` in a private network namespace.
+//!
+//! Per browser (`pages/media.html`): the camera and microphone echoed through wkrtc with
+//! VP8, VP9 and H264 (frames decoded by wkrtc and by the browser, codecs checked on both
+//! sides), wkrtc's own test pattern to the browser (wkrtc offers), renegotiation in every
+//! direction (media added to a data-only call and a channel to a media-only one, tracks
+//! added and removed by either side), replaceTrack without renegotiation, and ten calls in a
+//! row. Chromium then runs the same first-frame measurement between two of its own peer
+//! connections, the anchor the figures are compared with. Ends with `N passed, M failed`.
+//!
+//! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) and `WKRTC_INTEROP_SCENARIOS=...` narrow
+//! the run, as for the data-channel interop test.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use serde_json::Value;
+use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
+use wkrtc_interop::browser::{Kind, Options};
+use wkrtc_interop::runner::{self, num, run_page, Tally};
+use wkrtc_interop::{netns, pages};
+
+const NAME: &str = "media_interop";
+const SCENARIOS: &[&str] = &["echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "renegotiation", "replace-track", "calls"];
+/// Bound on one browser's whole run.
+const RUN_TIMEOUT: Duration = Duration::from_secs(400);
+
+fn main() -> ExitCode {
+    if let Some(code) = runner::libtest_args(NAME) {
+        return code;
+    }
+    let mut tally = Tally::default();
+    if let Err(e) = netns::isolate() {
+        tally.fail("network namespace", &format!("{e:#}"));
+        return tally.finish();
+    }
+    let options = ServeOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        settings: wkrtc::Settings {
+            local_addresses: vec![[127, 0, 0, 1].into(), netns::DUMMY_ADDR.parse().expect("a literal address")],
+            ..wkrtc::Settings::loopback()
+        },
+        pages: vec![Page { path: "/test/media.html".into(), content_type: "text/html; charset=utf-8".into(), body: pages::MEDIA.as_bytes().to_vec() }],
+        ..ServeOptions::default()
+    };
+    let server = match Server::start(options) {
+        Ok(s) => s,
+        Err(e) => {
+            tally.fail("wkrtc serve", &format!("{e:#}"));
+            return tally.finish();
+        }
+    };
+    let browser_options = Options { fake_media: true, ..Options::default() };
+    let browsers = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
+    let only = std::env::var("WKRTC_INTEROP_SCENARIOS").unwrap_or_default();
+    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| only.is_empty() || only.split(',').any(|o| o == *s)).collect();
+    let mut figures: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
+    for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let kind = match name {
+            "chromium" => Kind::Chromium,
+            "firefox" => Kind::Firefox,
+            other => {
+                tally.fail(other, "unknown browser in WKRTC_INTEROP_BROWSERS");
+                continue;
+            }
+        };
+        let url = format!("http://{}/test/media.html?scenarios={}", server.addr(), scenarios.join(","));
+        let reports = match run_page(&server, kind, &url, &browser_options, RUN_TIMEOUT, |r| r["scenario"] == "done") {
+            Ok(r) => r,
+            Err(e) => {
+                tally.fail(&format!("{kind}"), &format!("{e:#}"));
+                continue;
+            }
+        };
+        let f = figures.entry(kind.to_string()).or_default();
+        for scenario in &scenarios {
+            let report = reports.iter().find(|r| r["scenario"] == *scenario);
+            tally.check(&format!("{kind} {scenario}"), || check(kind, scenario, report, f));
+        }
+    }
+    if browsers.contains("chromium") {
+        let url = format!("http://{}/test/media.html?scenarios=anchor-pair", server.addr());
+        let anchor = run_page(&server, Kind::Chromium, &url, &browser_options, RUN_TIMEOUT, |r| r["scenario"] == "done");
+        tally.check("chromium-to-chromium first-frame anchor", || {
+            let reports = anchor?;
+            let r = reports.iter().find(|r| r["scenario"] == "anchor-pair").context("no anchor report")?;
+            ensure!(r["ok"] == true, "anchor failed: {}", r["error"]);
+            figures.entry("chromium pair (anchor)".into()).or_default().insert("first frame median ms", num(r, "firstFrameMedianMs")?);
+            Ok(())
+        });
+    }
+    let anchor = figures.get("chromium pair (anchor)").and_then(|a| a.get("first frame median ms")).copied();
+    println!("\nfigures (first decoded frame after the offer; ratio against the Chromium pair in this run):");
+    for (who, f) in &figures {
+        for (key, value) in f {
+            let ratio = anchor.filter(|_| key.starts_with("first frame")).map(|a| format!("  ({:.2}x)", value / a)).unwrap_or_default();
+            println!("  {who:<24} {key:<28} {value:>9.1}{ratio}");
+        }
+    }
+    tally.finish()
+}
+
+/// Checks one scenario's report and keeps its figures.
+fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTreeMap<&'static str, f64>) -> Result<()> {
+    let r = report.context("the page sent no report for this scenario")?;
+    ensure!(r["ok"] == true, "{}", r["error"].as_str().unwrap_or("failed"));
+    if let Some(why) = r["skipped"].as_str() {
+        // Only H264 in a Firefox without OpenH264 may be skipped.
+        ensure!(scenario == "echo-h264" && kind == Kind::Firefox, "skipped: {why}");
+        println!("  {kind} {scenario}: skipped ({why})");
+        return Ok(());
+    }
+    match scenario {
+        s if s.starts_with("echo-") => {
+            ensure!(num(r, "wkrtcFramesDecoded")? >= 30.0 && num(r, "browserFramesDecoded")? >= 30.0, "too few frames: {r}");
+            ensure!(r["tracks"] == "audio,video", "the browser got back {} instead of audio and video", r["tracks"]);
+        }
+        "from-wkrtc" => {
+            ensure!(r["receivers"] == "audio,video", "receivers: {}", r["receivers"]);
+            figures.insert("first frame median ms", num(r, "firstFrameMedianMs")?);
+        }
+        "renegotiation" => ensure!(r["wkrtcVideoDirection"] == "sendonly", "wkrtc's video direction: {}", r["wkrtcVideoDirection"]),
+        "replace-track" => ensure!(num(r, "width")? == 160.0, "width {}", r["width"]),
+        "calls" => {
+            ensure!(num(r, "passed")? == 10.0, "not 10 of 10 calls");
+            figures.insert("echo first frame median ms", num(r, "firstEchoMedianMs")?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
