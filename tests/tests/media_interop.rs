@@ -26,7 +26,7 @@ use wkrtc_interop::runner::{self, num, run_page, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "media_interop";
-const SCENARIOS: &[&str] = &["echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "renegotiation", "replace-track", "calls"];
+const SCENARIOS: &[&str] = &["echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
 /// Bound on one browser's whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 
@@ -124,6 +124,7 @@ fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTree
             ensure!(r["receivers"] == "audio,video", "receivers: {}", r["receivers"]);
             figures.insert("first frame median ms", num(r, "firstFrameMedianMs")?);
         }
+        "offer-h264" => ensure!(r["videoRejected"] != r["hasH264"], "H264 support {} but video rejected {}", r["hasH264"], r["videoRejected"]),
         "renegotiation" => ensure!(r["wkrtcVideoDirection"] == "sendonly", "wkrtc's video direction: {}", r["wkrtcVideoDirection"]),
         "replace-track" => ensure!(num(r, "width")? == 160.0, "width {}", r["width"]),
         "calls" => {

@@ -207,6 +207,51 @@ impl ParsedDescription {
         }
     }
 
+    /// The mids of the `a=group:BUNDLE` line, in order; `None` without one.
+    pub fn bundle_group(&self) -> Option<Vec<String>> {
+        let msg = self.message();
+        (0..msg.attributes_len())
+            .filter_map(|i| msg.attribute(i))
+            .find(|a| a.key() == "group" && a.value().is_some_and(|v| v.starts_with("BUNDLE")))
+            .and_then(|a| a.value())
+            .map(|v| v.split_whitespace().skip(1).map(str::to_owned).collect())
+    }
+
+    /// Writes the `a=group:BUNDLE` line with `mids` (adding it if absent).
+    pub fn set_bundle_group(&mut self, mids: &[String]) {
+        let value = std::iter::once("BUNDLE").chain(mids.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+        let msg = self.message_mut();
+        let existing =
+            (0..msg.attributes_len()).find(|&i| msg.attribute(i).is_some_and(|a| a.key() == "group" && a.value().is_some_and(|v| v.starts_with("BUNDLE"))));
+        match existing {
+            Some(i) => {
+                let _ = msg.replace_attribute(i, gst_sdp::SDPAttribute::new("group", Some(&value)));
+            }
+            None => msg.add_attribute("group", Some(&value)),
+        }
+    }
+
+    /// webrtcbin 1.22 wants `a=ice-ufrag`, `a=ice-pwd` and `a=setup` on every section, even a
+    /// rejected one (which browsers write without them): copies them from the first section
+    /// that has them.
+    pub fn fill_rejected_for_webrtcbin(&mut self) {
+        let keys = ["ice-ufrag", "ice-pwd", "setup"];
+        let source: Vec<(&str, String)> = {
+            let msg = self.message();
+            let Some(m) = msg.medias().find(|m| keys.iter().all(|k| m.attribute_val(k).is_some())) else { return };
+            keys.iter().filter_map(|k| m.attribute_val(k).map(|v| (*k, v.to_owned()))).collect()
+        };
+        let session_level: Vec<&str> = keys.iter().copied().filter(|k| self.message().attribute_val(k).is_some()).collect();
+        for section in self.media_sections().into_iter().filter(|s| s.rejected) {
+            let Some(media) = self.message_mut().media_mut(section.index as u32) else { continue };
+            for (k, v) in &source {
+                if media.attribute_val(k).is_none() && !session_level.contains(k) {
+                    media.add_attribute(k, Some(v));
+                }
+            }
+        }
+    }
+
     /// Writes `a=msid:<stream> <track>` on m-line `index` (one line per stream, or `-` for
     /// none), replacing webrtcbin's. webrtcbin 1.22 names no streams of its own.
     pub fn set_msid(&mut self, index: usize, streams: &[String], track: &str) {
@@ -279,6 +324,20 @@ m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\n
         assert_eq!(d.media_sections()[1].direction, Inactive);
         // Flag attributes are written without a colon.
         assert!(d.to_text().contains("a=inactive\r\n"));
+    }
+
+    #[test]
+    fn rejected_sections_get_ice_and_setup_for_webrtcbin() {
+        crate::engine::init().unwrap();
+        let answer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+m=video 0 UDP/TLS/RTP/SAVPF 120\r\na=inactive\r\na=mid:video0\r\na=rtpmap:120 VP8/90000\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\r\na=setup:active\r\na=mid:audio1\r\na=rtpmap:111 opus/48000/2\r\n";
+        let mut d = ParsedDescription::parse(answer).unwrap();
+        d.fill_rejected_for_webrtcbin();
+        let text = d.to_text();
+        let video = text.split("m=audio").next().unwrap();
+        assert!(video.contains("a=ice-ufrag:uf") && video.contains("a=ice-pwd:pw") && video.contains("a=setup:active"), "{text}");
+        assert!(d.media_sections()[0].rejected);
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub struct CodecSpec {
 }
 
 /// Every codec wkrtc knows, in wkrtc's order of preference per kind.
-pub const CODECS: &[CodecSpec] = &[
+pub static CODECS: &[CodecSpec] = &[
     CodecSpec {
         encoding_name: "VP8",
         kind: MediaKind::Video,

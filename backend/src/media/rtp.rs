@@ -423,10 +423,18 @@ impl RtpTransceiver {
     /// `stop`: stops sending and receiving at once; the m-line becomes inactive at the next
     /// negotiation.
     pub fn stop(&self) {
+        if self.mark_stopped() {
+            self.changed();
+        }
+    }
+
+    /// Stops without asking for a negotiation (the peer rejected the m-line); false if it
+    /// was stopped already.
+    pub(crate) fn mark_stopped(&self) -> bool {
         {
             let mut st = self.state();
             if st.stopped {
-                return;
+                return false;
             }
             st.stopped = true;
             if let Some(g) = &st.gst {
@@ -435,7 +443,7 @@ impl RtpTransceiver {
         }
         self.inner.sender.stop();
         self.inner.receiver.inner.track.end_from_source();
-        self.changed();
+        true
     }
 
     /// `setCodecPreferences`: the codecs to negotiate, in order; empty restores the default.

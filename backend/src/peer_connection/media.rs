@@ -206,6 +206,7 @@ impl Inner {
             let mid = t.mid();
             let negotiated = mid.and_then(|m| remote.iter().find(|s| s.mid.as_deref() == Some(m.as_str()))).filter(|s| !s.rejected);
             let caps = codec_caps(&t, for_offer, negotiated);
+            gst::debug!(CAT, "codec preferences of {:?} (negotiated: {}): {}", t, negotiated.is_some(), caps);
             let st = t.state();
             if let Some(g) = &st.gst {
                 g.set_property("codec-preferences", &caps);
@@ -237,6 +238,31 @@ impl Inner {
             if own.is_none() && st.mid.as_ref().is_some_and(|m| assigned.contains(m)) {
                 st.mid = None;
             }
+        }
+    }
+
+    /// A local offer was applied: each section's transceiver gets its mid now (W3C), found by
+    /// the sender's SSRC wkrtc put in the section, else by kind in creation order. webrtcbin
+    /// 1.22 assigns mids only once a negotiation completes, and never to a section the
+    /// answer rejects.
+    pub(super) fn associate_local_offer(&self, offer: &ParsedDescription) {
+        let transceivers = self.lock().transceivers.clone();
+        let text = offer.to_text();
+        let bodies: Vec<&str> = text.split("\r\nm=").skip(1).collect();
+        let mut taken: Vec<String> = transceivers.iter().filter_map(RtpTransceiver::mid).collect();
+        for section in offer.media_sections() {
+            let (Some(kind), Some(mid)) = (section.kind(), section.mid.clone()) else { continue };
+            if taken.contains(&mid) {
+                continue;
+            }
+            let body = bodies.get(section.index).copied().unwrap_or_default();
+            let unassigned = |t: &&RtpTransceiver| t.kind() == kind && t.mid().is_none();
+            let by_ssrc = transceivers.iter().filter(unassigned).find(|t| body.contains(&format!("a=ssrc:{} ", t.sender().ssrc())));
+            let Some(t) = by_ssrc.or_else(|| transceivers.iter().filter(unassigned).find(|t| !t.direction().sends())) else { continue };
+            let mut st = t.state();
+            st.mid = Some(mid.clone());
+            st.mline.get_or_insert(section.index as u32);
+            taken.push(mid);
         }
     }
 
@@ -316,6 +342,12 @@ impl Inner {
             };
             let Some(mline) = mline else { continue };
             let (Some(l), Some(r)) = (local.get(mline as usize), remote.get(mline as usize)) else { continue };
+            if (l.rejected || r.rejected) && !stopped {
+                // W3C: a rejected m-line stops its transceiver; the m-line stays in the
+                // BUNDLE group's descriptions as rejected, the other sections carry on.
+                gst::info!(CAT, "m-line {} was rejected: its transceiver stops", mline);
+                t.mark_stopped();
+            }
             let current = if l.rejected || r.rejected {
                 RtpTransceiverDirection::Inactive
             } else if local_type == SdpType::Answer {
@@ -439,7 +471,8 @@ impl Inner {
             let Some(mid) = ts.mid.as_deref() else { return !ts.stopped };
             let Some(l) = local.iter().find(|s| s.mid.as_deref() == Some(mid)) else { return !ts.stopped };
             if ts.stopped {
-                return !l.rejected && l.direction != RtpTransceiverDirection::Inactive;
+                let r_rejected = remote.iter().find(|s| s.mid.as_deref() == Some(mid)).is_some_and(|r| r.rejected);
+                return !l.rejected && !r_rejected && l.direction != RtpTransceiverDirection::Inactive;
             }
             let expected = match (local_type, remote.iter().find(|s| s.mid.as_deref() == Some(mid))) {
                 (Some(SdpType::Offer), _) => ts.direction,

@@ -176,6 +176,9 @@ struct State {
     connection: PeerConnectionState,
     dtls: DtlsTransportState,
     negotiation_needed_pending: bool,
+    /// The W3C's [[NegotiationNeeded]]: `negotiationneeded` fired and no negotiation has
+    /// completed since, so more changes do not fire it again.
+    negotiation_needed: bool,
     /// A local data channel exists, so the session needs a data section.
     wants_data_section: bool,
     /// Every channel, local or remote, to close them with the connection.
@@ -204,6 +207,7 @@ struct State {
     readd_remote_candidates: bool,
     /// Every transceiver, in creation order.
     transceivers: Vec<RtpTransceiver>,
+
     closed: bool,
     failed: Option<String>,
 }
@@ -269,6 +273,7 @@ impl PeerConnection {
                 connection: PeerConnectionState::New,
                 dtls: DtlsTransportState::New,
                 negotiation_needed_pending: false,
+                negotiation_needed: false,
                 wants_data_section: false,
                 channels: Vec::new(),
                 unnegotiated: Vec::new(),
@@ -615,7 +620,11 @@ impl Inner {
         let mut for_webrtcbin = parsed;
         for_webrtcbin.set_max_message_size(MAX_SEND_SIZE);
         for_webrtcbin.open_media_directions();
+
         engine::bounded("set-local-description", OPERATION_TIMEOUT, session.set_description(Side::Local, t, for_webrtcbin.message().to_owned())).await?;
+        if t == SdpType::Offer {
+            self.associate_local_offer(&for_webrtcbin);
+        }
         self.refresh_mids();
         self.applied(Side::Local, SessionDescription::new(t, text))?;
         if self.lock().jsep.state() == SignalingState::Stable {
@@ -683,6 +692,8 @@ impl Inner {
         }
         let mut for_webrtcbin = parsed.clone();
         for_webrtcbin.open_media_directions();
+        for_webrtcbin.fill_rejected_for_webrtcbin();
+
         engine::bounded("set-remote-description", OPERATION_TIMEOUT, session.set_description(Side::Remote, t, for_webrtcbin.message().to_owned())).await?;
         if t == SdpType::Offer {
             self.associate_remote_offer(&session, &parsed)?;
@@ -729,8 +740,13 @@ impl Inner {
             }
             // Back in stable, the W3C updates the negotiation-needed flag: a rolled-back offer
             // leaves the data channels still to negotiate.
-            let pending = std::mem::take(&mut st.negotiation_needed_pending);
-            let nn = after == SignalingState::Stable && (pending || rollback) && st.needs_negotiation();
+            let mut nn = false;
+            if after == SignalingState::Stable {
+                let pending = std::mem::take(&mut st.negotiation_needed_pending);
+                let was_set = std::mem::take(&mut st.negotiation_needed);
+                nn = (pending || rollback || was_set) && st.needs_negotiation();
+                st.negotiation_needed = nn;
+            }
             (before, after, nn)
         };
         if before != after {
@@ -825,9 +841,10 @@ impl Inner {
                 let fire = {
                     let mut st = inner.lock();
                     if st.closed || !st.needs_negotiation() {
+                        st.negotiation_needed = false;
                         false
                     } else if st.jsep.state() == SignalingState::Stable {
-                        true
+                        !std::mem::replace(&mut st.negotiation_needed, true)
                     } else {
                         st.negotiation_needed_pending = true;
                         false

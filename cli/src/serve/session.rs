@@ -278,11 +278,31 @@ impl Session {
                 let n = |name: &str, default: u32| msg.get(name).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
                 let pattern = TestPattern { width: n("width", 640), height: n("height", 480), framerate: n("framerate", 30), frequency: 440 };
                 let want = |k: &str| msg.get(k).and_then(Value::as_bool).unwrap_or(true);
+                // Audio first, as browsers order a camera stream's tracks: the first m-line tags
+                // the BUNDLE group, and a peer that rejects it takes the whole group apart, so
+                // it should not be a video section narrowed to one codec.
                 let kinds: Vec<MediaKind> =
-                    [(MediaKind::Video, want("video")), (MediaKind::Audio, want("audio"))].into_iter().filter(|(_, w)| *w).map(|(k, _)| k).collect();
+                    [(MediaKind::Audio, want("audio")), (MediaKind::Video, want("video"))].into_iter().filter(|(_, w)| *w).map(|(k, _)| k).collect();
+                // "videoCodecs": ["video/H264"] narrows the video codecs wkrtc offers.
+                let video_codecs: Vec<String> = msg
+                    .get("videoCodecs")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
                 for kind in kinds {
                     let track = MediaStreamTrack::test_pattern(kind, pattern)?;
-                    self.pc()?.add_track(&track, &["wkrtc".to_owned()])?;
+                    let pc = self.pc()?;
+                    let sender = pc.add_track(&track, &["wkrtc".to_owned()])?;
+                    if kind == MediaKind::Video && !video_codecs.is_empty() {
+                        let caps: Vec<_> = wkrtc::media::receiver_capabilities(kind)
+                            .into_iter()
+                            .filter(|c| video_codecs.iter().any(|v| v.eq_ignore_ascii_case(&c.mime_type)))
+                            .collect();
+                        let t = pc.transceivers().into_iter().find(|t| t.sender().ssrc() == sender.ssrc());
+                        if let Some(t) = t {
+                            t.set_codec_preferences(&caps)?;
+                        }
+                    }
                     self.own_tracks.push(track);
                 }
             }
