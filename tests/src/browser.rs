@@ -354,6 +354,12 @@ impl Browser {
         self.started
     }
 
+    /// CPU time (user + system) used so far by the live processes of the browser's process
+    /// group (the browser and its renderer, GPU and utility processes).
+    pub fn cpu_time(&self) -> Duration {
+        group_cpu_time(self.child.id() as i64)
+    }
+
     /// The browser's process id (also its process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -458,4 +464,23 @@ fn make_temp_dir(prefix: &str) -> Result<PathBuf> {
     }
     bytes.pop();
     Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
+}
+
+/// Sums utime + stime of the processes whose process group is `pgid` (from `/proc/*/stat`).
+fn group_cpu_time(pgid: i64) -> Duration {
+    // SAFETY: sysconf(3) has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let mut total = 0u64;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Duration::ZERO };
+    for entry in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+        if f.len() > 12 && f[2].parse::<i64>().ok() == Some(pgid) {
+            total += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+        }
+    }
+    Duration::from_millis(total * 1000 / ticks)
 }

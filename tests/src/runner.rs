@@ -78,6 +78,20 @@ impl Tally {
 /// Opens `url` in a fresh `kind` started with `options` and collects the server's reports
 /// until `last` matches one; fails after `limit`.
 pub fn run_page(server: &Server, kind: Kind, url: &str, options: &Options, limit: Duration, last: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+    run_page_with(server, kind, url, options, limit, last, |_, _| {})
+}
+
+/// [`run_page`], calling `seen` with each report as it arrives and the running browser (to
+/// measure it at moments the page marks).
+pub fn run_page_with(
+    server: &Server,
+    kind: Kind,
+    url: &str,
+    options: &Options,
+    limit: Duration,
+    last: impl Fn(&Value) -> bool,
+    mut seen: impl FnMut(&Value, &Browser),
+) -> Result<Vec<Value>> {
     let reports = server.reports();
     while reports.try_recv().is_ok() {}
     let mut browser = Browser::launch(kind, url, options)?;
@@ -89,6 +103,7 @@ pub fn run_page(server: &Server, kind: Kind, url: &str, options: &Options, limit
         }
         match reports.recv_timeout(Duration::from_millis(500)) {
             Ok(r) => {
+                seen(&r, &browser);
                 let done = last(&r);
                 println!("  {kind}: {}", summarize(&r));
                 got.push(r);

@@ -22,7 +22,7 @@ use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
 use wkrtc_interop::browser::{Kind, Options};
-use wkrtc_interop::runner::{self, num, run_page, Tally};
+use wkrtc_interop::runner::{self, num, run_page, run_page_with, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "media_interop";
@@ -94,11 +94,66 @@ fn main() -> ExitCode {
             Ok(())
         });
     }
+    // CPU of a 640x480@30 VP8 call, sending and receiving: two wkrtc peers in this process,
+    // then two Chromium peer connections in one page, each for 20 s.
+    if browsers.contains("chromium") && (only.is_empty() || only.split(',').any(|o| o == "cpu")) {
+        let pattern = wkrtc::TestPattern { width: 640, height: 480, framerate: 30, frequency: 440 };
+        tally.check("wkrtc pair CPU", || {
+            let m = wkrtc_cli::media_bench::wkrtc_pair(pattern, Duration::from_secs(20))?;
+            ensure!(m.frames_decoded as f64 >= m.seconds * 25.0, "only {} frames in {:.1} s", m.frames_decoded, m.seconds);
+            ensure!((m.width, m.height) == (640, 480), "decoded {}x{}", m.width, m.height);
+            let f = figures.entry("wkrtc pair".into()).or_default();
+            f.insert("CPU s per min 640x480 VP8", m.cpu_seconds_per_minute);
+            f.insert("frames per s", m.frames_decoded as f64 / m.seconds);
+            f.insert("CPU ms per frame", m.cpu_seconds_per_minute * 1000.0 / 60.0 / (m.frames_decoded as f64 / m.seconds));
+            Ok(())
+        });
+        let url = format!("http://{}/test/media.html?scenarios=cpu-pair", server.addr());
+        let mut marks = Vec::new();
+        let reports = run_page_with(
+            &server,
+            Kind::Chromium,
+            &url,
+            &browser_options,
+            RUN_TIMEOUT,
+            |r| r["scenario"] == "done",
+            |r, b| {
+                if r["kind"] == "mark" {
+                    marks.push((std::time::Instant::now(), b.cpu_time()));
+                }
+            },
+        );
+        tally.check("chromium pair CPU (anchor)", || {
+            let reports = reports?;
+            let r = reports.iter().find(|r| r["scenario"] == "cpu-pair").context("no cpu-pair report")?;
+            ensure!(r["ok"] == true, "{}", r["error"]);
+            let [(t0, c0), (t1, c1)] = marks.as_slice() else { anyhow::bail!("expected two marks, got {}", marks.len()) };
+            let seconds = (*t1 - *t0).as_secs_f64();
+            let f = figures.entry("chromium pair (anchor)".into()).or_default();
+            let cpu = (*c1 - *c0).as_secs_f64();
+            f.insert("CPU s per min 640x480 VP8", cpu * 60.0 / seconds);
+            f.insert("frames per s", num(r, "framesDecoded")? / seconds);
+            f.insert("CPU ms per frame", cpu * 1000.0 / num(r, "framesDecoded")?.max(1.0));
+            println!("  chromium pair sent {}x{} {}", r["width"], r["height"], r["codec"]);
+            Ok(())
+        });
+    }
+    let cpu_anchor = figures.get("chromium pair (anchor)").and_then(|a| a.get("CPU s per min 640x480 VP8")).copied();
+    let frame_anchor = figures.get("chromium pair (anchor)").and_then(|a| a.get("CPU ms per frame")).copied();
     let anchor = figures.get("chromium pair (anchor)").and_then(|a| a.get("first frame median ms")).copied();
-    println!("\nfigures (first decoded frame after the offer; ratio against the Chromium pair in this run):");
+    println!("\nfigures (first decoded frame after the offer, CPU per minute of call; ratios against the Chromium pair in this run):");
     for (who, f) in &figures {
         for (key, value) in f {
-            let ratio = anchor.filter(|_| key.starts_with("first frame")).map(|a| format!("  ({:.2}x)", value / a)).unwrap_or_default();
+            let base = if key.starts_with("first frame") {
+                anchor
+            } else if key.starts_with("CPU s") {
+                cpu_anchor
+            } else if key.starts_with("CPU ms") {
+                frame_anchor
+            } else {
+                None
+            };
+            let ratio = base.map(|a| format!("  ({:.2}x)", value / a)).unwrap_or_default();
             println!("  {who:<24} {key:<28} {value:>9.1}{ratio}");
         }
     }
