@@ -174,6 +174,11 @@ fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTree
         s if s.starts_with("echo-") => {
             ensure!(num(r, "wkrtcFramesDecoded")? >= 30.0 && num(r, "browserFramesDecoded")? >= 30.0, "too few frames: {r}");
             ensure!(r["tracks"] == "audio,video", "the browser got back {} instead of audio and video", r["tracks"]);
+            if kind == Kind::Chromium {
+                // Only wkrtc's transport-wide feedback moves it from its 300 kbit/s start.
+                ensure!(num(r, "browserEstimateToWkrtcBps")? > 300_000.0, "Chromium's estimate towards wkrtc: {}", r["browserEstimateToWkrtcBps"]);
+                figures.insert("Chromium estimate to wkrtc kbit/s", num(r, "browserEstimateToWkrtcBps")? / 1000.0);
+            }
         }
         "from-wkrtc" => {
             ensure!(r["receivers"] == "audio,video", "receivers: {}", r["receivers"]);

@@ -5,6 +5,9 @@
 use super::ParsedDescription;
 use crate::media::codec::{CodecSpec, MediaKind};
 
+/// The URI of the transport-wide congestion control RTP header extension.
+pub const TRANSPORT_CC: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
 /// `RTCRtpTransceiverDirection`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RtpTransceiverDirection {
@@ -110,6 +113,8 @@ pub struct MediaSection {
     pub formats: Vec<RtpFormat>,
     /// `a=msid` stream ids (a `-` id means no stream).
     pub stream_ids: Vec<String>,
+    /// `a=extmap` header extensions: id and URI.
+    pub extmaps: Vec<(u8, String)>,
 }
 
 impl MediaSection {
@@ -163,6 +168,13 @@ impl ParsedDescription {
                         Some(RtpFormat { payload_type: pt, encoding_name: name.clone(), clock_rate: *rate, fmtp })
                     })
                     .collect();
+                let extmaps = attr("extmap")
+                    .filter_map(|v| {
+                        let mut parts = v.split_whitespace();
+                        let id = parts.next()?.split('/').next()?.parse().ok()?;
+                        Some((id, parts.next()?.to_owned()))
+                    })
+                    .collect();
                 let stream_ids = attr("msid").filter_map(|v| v.split_whitespace().next().map(str::to_owned)).filter(|s| s != "-").collect();
                 MediaSection {
                     index,
@@ -172,6 +184,7 @@ impl ParsedDescription {
                     rejected: m.port() == 0 && m.attribute_val("bundle-only").is_none() && !m.attributes().any(|a| a.key() == "bundle-only"),
                     formats,
                     stream_ids,
+                    extmaps,
                 }
             })
             .collect()
@@ -286,7 +299,7 @@ mod tests {
     }
 
     const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\na=msid:s1 t1\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\na=extmap:3/sendrecv http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\na=msid:s1 t1\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\n\
 m=video 9 UDP/TLS/RTP/SAVPF 127 125 97\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=recvonly\r\na=rtpmap:127 H264/90000\r\na=fmtp:127 profile-level-id=42e01f;packetization-mode=0\r\na=rtpmap:125 H264/90000\r\na=fmtp:125 profile-level-id=42e01f;packetization-mode=1\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=125\r\n\
 m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\na=rtpmap:120 VP8/90000\r\n";
 
@@ -298,6 +311,7 @@ m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\n
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].media.as_str(), s[0].mid.as_deref(), s[0].direction), ("audio", Some("0"), SendRecv));
         assert_eq!(s[0].stream_ids, vec!["s1".to_string()]);
+        assert_eq!(s[0].extmaps, vec![(3, TRANSPORT_CC.to_string())]);
         assert_eq!(
             s[0].formats[0],
             RtpFormat { payload_type: 111, encoding_name: "opus".into(), clock_rate: 48000, fmtp: "minptime=10;useinbandfec=1".into() }

@@ -16,7 +16,7 @@ use super::{Event, Inner, PeerConnection, State};
 use crate::engine::media::{discard, link_receive_chain, SendChain};
 use crate::engine::session::Session;
 use crate::engine::CAT;
-use crate::jsep::{MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType};
+use crate::jsep::{MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType, TRANSPORT_CC};
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::media::rtp::{negotiable_codecs, preference_caps, to_gst, RtpEncodingParameters, RtpSender, RtpTransceiver};
 use crate::media::MediaStreamTrack;
@@ -197,15 +197,28 @@ impl Inner {
     /// preferences. Offers carry payload types (the ones already negotiated, else wkrtc's);
     /// answers none, so webrtcbin keeps the offerer's.
     pub(super) fn prepare_codecs(&self, for_offer: bool) {
-        let (transceivers, remote) = {
+        let (transceivers, remote, offer) = {
             let st = self.lock();
-            let remote = st.jsep.current_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections());
-            (st.transceivers.clone(), remote.unwrap_or_default())
+            let sections =
+                |d: Option<&crate::SessionDescription>| d.and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections()).unwrap_or_default();
+            (st.transceivers.clone(), sections(st.jsep.current_remote_description()), sections(st.jsep.pending_remote_description()))
         };
         for t in transceivers {
             let mid = t.mid();
-            let negotiated = mid.and_then(|m| remote.iter().find(|s| s.mid.as_deref() == Some(m.as_str()))).filter(|s| !s.rejected);
-            let caps = codec_caps(&t, for_offer, negotiated);
+            let negotiated = mid.as_ref().and_then(|m| remote.iter().find(|s| s.mid.as_deref() == Some(m.as_str()))).filter(|s| !s.rejected);
+            let mut caps = codec_caps(&t, for_offer, negotiated);
+            if !for_offer {
+                // Answer the peer's transport-wide congestion control extension, with its
+                // id: webrtcbin's RTP session then sends the feedback the peer's bandwidth
+                // estimator needs (browsers otherwise keep their start-up estimate).
+                let offered = mid.as_ref().and_then(|m| offer.iter().find(|s| s.mid.as_deref() == Some(m.as_str())));
+                if let Some((id, uri)) = offered.and_then(|s| s.extmaps.iter().find(|(_, u)| u == TRANSPORT_CC)) {
+                    let caps = caps.make_mut();
+                    for s in caps.iter_mut() {
+                        s.set(format!("extmap-{id}").as_str(), uri.as_str());
+                    }
+                }
+            }
             gst::debug!(CAT, "codec preferences of {:?} (negotiated: {}): {}", t, negotiated.is_some(), caps);
             let st = t.state();
             if let Some(g) = &st.gst {
