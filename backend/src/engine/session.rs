@@ -99,6 +99,7 @@ impl Session {
         }
 
         gate.attach(&webrtcbin);
+        super::rtcp::filter_byes(&webrtcbin);
         let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing), gate: gate.clone() };
         session.connect_signals();
         session.pipeline.set_state(gst::State::Playing).map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
