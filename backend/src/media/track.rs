@@ -432,7 +432,12 @@ fn push_to(appsrc: &gst_app::AppSrc, sample: &gst::Sample) {
 /// A black I420 frame with the size and rate of `caps`.
 fn black_frame(caps: &gst::CapsRef) -> Option<(gst::Caps, gst::Buffer)> {
     let s = caps.structure(0)?;
-    let (w, h) = (s.get::<i32>("width").ok()? as usize, s.get::<i32>("height").ok()? as usize);
+    let (w, h) = (s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?);
+    // No frame larger than 8K, whatever the caps claim.
+    if !(1..=7680).contains(&w) || !(1..=4320).contains(&h) {
+        return None;
+    }
+    let (w, h) = (w as usize, h as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let mut out = gst::Caps::builder("video/x-raw").field("format", "I420").field("width", w as i32).field("height", h as i32);
     if let Ok(rate) = s.get::<gst::Fraction>("framerate") {
@@ -497,6 +502,13 @@ mod tests {
         assert_eq!(track.push_sample(&wrong).unwrap_err().name(), "TypeError");
         let no_caps = gst::Sample::builder().buffer(&gst::Buffer::with_size(4).unwrap()).build();
         assert_eq!(track.push_sample(&no_caps).unwrap_err().name(), "TypeError");
+
+        // A disabled track never allocates a black frame for absurd caps.
+        let huge = gst::Caps::builder("video/x-raw").field("format", "I420").field("width", 1_000_000i32).field("height", 1_000_000i32).build();
+        let sample = gst::Sample::builder().caps(&huge).buffer(&gst::Buffer::with_size(16).unwrap()).build();
+        track.push_sample(&sample).unwrap();
+        assert_eq!(track.frames(), 3);
+        assert!(rx.try_recv().is_err(), "nothing delivered for a frame that cannot be blanked");
 
         track.stop();
         assert_eq!(track.ready_state(), TrackState::Ended);
