@@ -21,6 +21,9 @@ PACKAGES=(
   chromium
   firefox-esr
   coturn
+  g++
+  meson
+  ninja-build
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
 # Runs every wkrtc test on a fresh Debian bookworm machine: installs what is missing, then
-# the unit, integration and doc tests of the workspace.
+# the unit, integration and doc tests of the workspace, then the C++ side (meson: the Rust
+# static library, the C++ API over the cxx bridge, and its two-peer test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,3 +14,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+# The meson build shares cargo's target directory, so the library is not built twice.
+if [ -f target/meson/build.ninja ]; then
+  meson setup --reconfigure target/meson >/dev/null
+else
+  meson setup target/meson >/dev/null
+fi
+meson test -C target/meson --print-errorlogs

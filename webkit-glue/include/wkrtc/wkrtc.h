@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MPL-2.0
+// wkrtc's C++ API: the W3C WebRTC objects of wkrtc (Rust, on GStreamer's webrtcbin) for C++
+// programs, WebKit's adapter classes first. Needs no WebKit and no exceptions.
+//
+// Threads: every callback runs on a wkrtc thread, never the caller's; events of one peer
+// connection arrive in order on one thread. Hop to your own thread before touching anything
+// else (WebKit: callOnMainThread). Errors carry the W3C exception name (InvalidStateError,
+// OperationError, TypeError, ...) and a message; an empty name means success.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+typedef struct _GstSample GstSample;
+
+namespace wkrtc {
+
+struct Error {
+    std::string name;
+    std::string message;
+    explicit operator bool() const { return !name.empty(); }
+};
+
+struct IceServer {
+    std::vector<std::string> urls;
+    std::string username;
+    std::string credential;
+};
+
+struct Configuration {
+    std::vector<IceServer> iceServers;
+    bool relayOnly = false;
+    // Gather 127.0.0.1 only (tests and benchmarks).
+    bool loopback = false;
+};
+
+struct DataChannelInit {
+    bool ordered = true;
+    int maxRetransmits = -1; // -1: not set
+    int maxPacketLifeTime = -1;
+    std::string protocol;
+    bool negotiated = false;
+    int id = -1;
+};
+
+struct DataChannelCallbacks {
+    std::function<void()> onOpen;
+    std::function<void(std::string)> onText;
+    std::function<void(std::vector<std::uint8_t>)> onBinary;
+    std::function<void()> onBufferedAmountLow;
+    std::function<void()> onClose;
+    std::function<void(Error)> onError;
+};
+
+class DataChannel {
+public:
+    ~DataChannel();
+    std::string label() const;
+    std::string readyState() const;
+    std::uint64_t bufferedAmount() const;
+    // Events from now on (an already open channel reports onOpen first).
+    void setCallbacks(DataChannelCallbacks);
+    Error send(std::string_view text);
+    Error send(const std::uint8_t* data, std::size_t size);
+    void close();
+
+    struct Impl;
+    explicit DataChannel(std::unique_ptr<Impl>);
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+// A decoded or raw frame: `sample` is borrowed for the call (gst_sample_ref to keep it);
+// width and height are 0 for audio.
+using FrameCallback = std::function<void(GstSample* sample, int width, int height)>;
+
+class Track {
+public:
+    ~Track();
+    // A moving test pattern ("video") or a tone ("audio").
+    static std::unique_ptr<Track> testPattern(std::string_view kind, unsigned width, unsigned height, Error&);
+    // Frames pushed with pushSample (WebKit's RealtimeMediaSource path).
+    static std::unique_ptr<Track> external(std::string_view kind, std::string_view label, Error&);
+
+    std::string kind() const;
+    std::string id() const;
+    std::uint64_t frames() const;
+    void setEnabled(bool);
+    void setFrameCallback(FrameCallback);
+    Error pushSample(GstSample*);
+    void stop();
+
+    struct Impl;
+    explicit Track(std::unique_ptr<Impl>);
+    Impl& impl() const { return *m_impl; }
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+struct PeerConnectionCallbacks {
+    std::function<void(std::string)> onSignalingState;
+    std::function<void(std::string)> onIceGatheringState;
+    std::function<void(std::string)> onIceConnectionState;
+    std::function<void(std::string)> onConnectionState;
+    // An empty candidate is end-of-candidates; mline is -1 when unknown.
+    std::function<void(std::string candidate, std::string mid, int mline)> onIceCandidate;
+    std::function<void()> onNegotiationNeeded;
+    std::function<void(std::unique_ptr<DataChannel>)> onDataChannel;
+    std::function<void(std::unique_ptr<Track>, std::string mid, std::string streamId)> onTrack;
+};
+
+using DescriptionCallback = std::function<void(std::string type, std::string sdp, Error)>;
+using DoneCallback = std::function<void(Error)>;
+
+class PeerConnection {
+public:
+    // Never null; on failure `error` is set and every operation fails with it.
+    static std::unique_ptr<PeerConnection> create(const Configuration&, PeerConnectionCallbacks, Error& error);
+    ~PeerConnection();
+
+    void createOffer(DescriptionCallback, bool iceRestart = false);
+    void createAnswer(DescriptionCallback);
+    // type "offer", "answer", "pranswer" or "rollback"; empty type and sdp: the
+    // parameterless setLocalDescription().
+    void setLocalDescription(std::string_view type, std::string_view sdp, DoneCallback);
+    void setRemoteDescription(std::string_view type, std::string_view sdp, DoneCallback);
+    // An empty candidate is end-of-candidates.
+    void addIceCandidate(std::string_view candidate, std::string_view mid, int mline, DoneCallback);
+    void restartIce();
+    std::unique_ptr<DataChannel> createDataChannel(std::string_view label, const DataChannelInit&, Error&);
+    Error addTrack(const Track&, std::string_view streamId);
+    std::string signalingState() const;
+    std::string connectionState() const;
+    std::string localDescription() const;
+    std::string remoteDescription() const;
+    void close();
+
+    struct Impl;
+private:
+    explicit PeerConnection(std::unique_ptr<Impl>);
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace wkrtc

@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The Rust half of wkrtc's C++ bridge (cxx).
+//!
+//! Thin on purpose: type conversion, panic catching and thread hand-off, no WebRTC logic.
+//! Every function C++ calls catches panics (a panic must not unwind into C++, and WebKit
+//! builds without exceptions, so errors come back as [`ffi::ErrorFfi`] values, never as
+//! `Result`s). Asynchronous operations complete through callback objects on a thread of the
+//! peer connection's own; events reach the C++ `EventSink` on another, in order. The C++ side
+//! hops to its own thread (WebKit: its main thread) before touching anything else.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+use cxx::UniquePtr;
+use wkrtc::{
+    Configuration, DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, IceServer, IceTransportPolicy, MediaKind, MediaStreamTrack, Message,
+    OfferOptions, PeerConnection, SdpType, SessionDescription, Settings, TestPattern,
+};
+
+#[cxx::bridge(namespace = "wkrtc::ffi")]
+mod ffi {
+    /// `RTCIceServer`.
+    struct IceServerFfi {
+        urls: Vec<String>,
+        username: String,
+        credential: String,
+    }
+
+    /// `RTCConfiguration`, and `loopback` for tests (gather 127.0.0.1 only).
+    struct ConfigFfi {
+        ice_servers: Vec<IceServerFfi>,
+        relay_only: bool,
+        loopback: bool,
+    }
+
+    /// A W3C error: an empty `name` means success.
+    struct ErrorFfi {
+        name: String,
+        message: String,
+    }
+
+    /// `RTCDataChannelInit`; -1 means absent.
+    struct ChannelInitFfi {
+        ordered: bool,
+        max_retransmits: i32,
+        max_packet_life_time: i32,
+        protocol: String,
+        negotiated: bool,
+        id: i32,
+    }
+
+    extern "Rust" {
+        type PeerConnectionHandle;
+        type DataChannelHandle;
+        type TrackHandle;
+
+        fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle>;
+        fn creation_error(self: &PeerConnectionHandle) -> ErrorFfi;
+        fn create_offer(self: &PeerConnectionHandle, ice_restart: bool, done: UniquePtr<SdpCallback>);
+        fn create_answer(self: &PeerConnectionHandle, done: UniquePtr<SdpCallback>);
+        fn set_local_description(self: &PeerConnectionHandle, sdp_type: &str, sdp: &str, done: UniquePtr<VoidCallback>);
+        fn set_remote_description(self: &PeerConnectionHandle, sdp_type: &str, sdp: &str, done: UniquePtr<VoidCallback>);
+        fn add_ice_candidate(self: &PeerConnectionHandle, candidate: &str, mid: &str, mline: i32, done: UniquePtr<VoidCallback>);
+        fn restart_ice(self: &PeerConnectionHandle);
+        fn create_data_channel(self: &PeerConnectionHandle, label: &str, init: &ChannelInitFfi, error: &mut ErrorFfi) -> Box<DataChannelHandle>;
+        fn add_track(self: &PeerConnectionHandle, track: &TrackHandle, stream_id: &str) -> ErrorFfi;
+        fn signaling_state(self: &PeerConnectionHandle) -> String;
+        fn connection_state(self: &PeerConnectionHandle) -> String;
+        fn local_description(self: &PeerConnectionHandle) -> String;
+        fn remote_description(self: &PeerConnectionHandle) -> String;
+        fn close(self: &PeerConnectionHandle);
+
+        fn label(self: &DataChannelHandle) -> String;
+        fn ready_state(self: &DataChannelHandle) -> String;
+        fn buffered_amount(self: &DataChannelHandle) -> u64;
+        fn set_sink(self: &DataChannelHandle, sink: UniquePtr<ChannelSink>);
+        fn send_text(self: &DataChannelHandle, text: &str) -> ErrorFfi;
+        fn send_binary(self: &DataChannelHandle, data: &[u8]) -> ErrorFfi;
+        fn close(self: &DataChannelHandle);
+
+        fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle>;
+        fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle>;
+        fn kind(self: &TrackHandle) -> String;
+        fn id(self: &TrackHandle) -> String;
+        fn frames(self: &TrackHandle) -> u64;
+        fn set_enabled(self: &TrackHandle, enabled: bool);
+        fn set_frame_sink(self: &TrackHandle, sink: UniquePtr<FrameSink>);
+        /// # Safety
+        /// `sample` is a valid `GstSample*` (borrowed for the call) or 0.
+        unsafe fn push_sample(self: &TrackHandle, sample: usize) -> ErrorFfi;
+        fn stop(self: &TrackHandle);
+    }
+
+    unsafe extern "C++" {
+        include!("wkrtc/bridge.h");
+
+        type EventSink;
+        fn on_signaling_state(self: &EventSink, state: &str);
+        fn on_ice_gathering_state(self: &EventSink, state: &str);
+        fn on_ice_connection_state(self: &EventSink, state: &str);
+        fn on_connection_state(self: &EventSink, state: &str);
+        fn on_ice_candidate(self: &EventSink, candidate: &str, mid: &str, mline: i32);
+        fn on_negotiation_needed(self: &EventSink);
+        fn on_data_channel(self: &EventSink, channel: Box<DataChannelHandle>);
+        fn on_track(self: &EventSink, track: Box<TrackHandle>, mid: &str, stream_id: &str);
+
+        type SdpCallback;
+        fn done(self: &SdpCallback, sdp_type: &str, sdp: &str, error_name: &str, error_message: &str);
+
+        type VoidCallback;
+        fn done(self: &VoidCallback, error_name: &str, error_message: &str);
+
+        type ChannelSink;
+        fn on_open(self: &ChannelSink);
+        fn on_text(self: &ChannelSink, text: &str);
+        fn on_binary(self: &ChannelSink, data: &[u8]);
+        fn on_buffered_amount_low(self: &ChannelSink);
+        fn on_close(self: &ChannelSink);
+        fn on_error(self: &ChannelSink, name: &str, message: &str);
+
+        type FrameSink;
+        fn on_frame(self: &FrameSink, sample: usize, width: i32, height: i32);
+    }
+}
+
+use ffi::{ChannelInitFfi, ChannelSink, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, VoidCallback};
+
+// SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
+// const-only; wkrtc calls each object from one thread at a time.
+unsafe impl Send for EventSink {}
+unsafe impl Sync for EventSink {}
+unsafe impl Send for SdpCallback {}
+unsafe impl Send for VoidCallback {}
+unsafe impl Send for ChannelSink {}
+unsafe impl Sync for ChannelSink {}
+unsafe impl Send for FrameSink {}
+unsafe impl Sync for FrameSink {}
+
+fn ok() -> ErrorFfi {
+    ErrorFfi { name: String::new(), message: String::new() }
+}
+
+fn err(e: &wkrtc::Error) -> ErrorFfi {
+    ErrorFfi { name: e.name().into(), message: e.message().into() }
+}
+
+fn result(r: wkrtc::Result<()>) -> ErrorFfi {
+    r.as_ref().map_or_else(err, |_| ok())
+}
+
+/// Runs `f`, turning a panic into `fallback()`: nothing unwinds into C++.
+fn guard<T>(what: &str, f: impl FnOnce() -> T, fallback: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        eprintln!("wkrtc-webkit: internal error (panic) in {what}");
+        fallback()
+    })
+}
+
+fn internal(what: &str) -> ErrorFfi {
+    ErrorFfi { name: "OperationError".into(), message: format!("internal error in wkrtc ({what})") }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `RTCPeerConnection` for C++.
+pub struct PeerConnectionHandle {
+    pc: Option<PeerConnection>,
+    creation_error: Option<wkrtc::Error>,
+    /// Runs operations one after the other and calls their callbacks.
+    jobs: Option<flume::Sender<Job>>,
+}
+
+fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle> {
+    guard(
+        "create_peer_connection",
+        || {
+            let configuration = Configuration {
+                ice_servers: config
+                    .ice_servers
+                    .iter()
+                    .map(|s| IceServer {
+                        urls: s.urls.clone(),
+                        username: (!s.username.is_empty()).then(|| s.username.clone()),
+                        credential: (!s.credential.is_empty()).then(|| s.credential.clone()),
+                    })
+                    .collect(),
+                ice_transport_policy: if config.relay_only { IceTransportPolicy::Relay } else { IceTransportPolicy::All },
+                ..Configuration::default()
+            };
+            let settings = if config.loopback { Settings::loopback() } else { Settings::default() };
+            match PeerConnection::with_settings(configuration, settings) {
+                Ok(pc) => {
+                    pump_events(&pc, events);
+                    let (jobs, queue) = flume::unbounded::<Job>();
+                    std::thread::Builder::new()
+                        .name("wkrtc-webkit-ops".into())
+                        .spawn(move || {
+                            for job in queue.iter() {
+                                if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                                    eprintln!("wkrtc-webkit: internal error (panic) in an operation");
+                                }
+                            }
+                        })
+                        .ok();
+                    Box::new(PeerConnectionHandle { pc: Some(pc), creation_error: None, jobs: Some(jobs) })
+                }
+                Err(e) => Box::new(PeerConnectionHandle { pc: None, creation_error: Some(e), jobs: None }),
+            }
+        },
+        || Box::new(PeerConnectionHandle { pc: None, creation_error: Some(wkrtc::Error::Operation("internal error in wkrtc".into())), jobs: None }),
+    )
+}
+
+/// Forwards a connection's events to the C++ sink, in order, from one thread.
+fn pump_events(pc: &PeerConnection, sink: UniquePtr<EventSink>) {
+    let events = pc.events();
+    let spawned = std::thread::Builder::new().name("wkrtc-webkit-events".into()).spawn(move || {
+        let Some(sink) = sink.as_ref() else { return };
+        for ev in events.iter() {
+            let delivered = catch_unwind(AssertUnwindSafe(|| deliver(sink, ev)));
+            if delivered.is_err() {
+                eprintln!("wkrtc-webkit: internal error (panic) delivering an event");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("wkrtc-webkit: no event thread: {e}");
+    }
+}
+
+fn deliver(sink: &EventSink, ev: Event) {
+    let lower = |s: String| s.to_lowercase();
+    match ev {
+        Event::SignalingStateChange(s) => sink.on_signaling_state(s.as_str()),
+        Event::IceGatheringStateChange(s) => sink.on_ice_gathering_state(&lower(format!("{s:?}"))),
+        Event::IceConnectionStateChange(s) => sink.on_ice_connection_state(&lower(format!("{s:?}"))),
+        Event::ConnectionStateChange(s) => sink.on_connection_state(&lower(format!("{s:?}"))),
+        Event::IceCandidate(Some(c)) => sink.on_ice_candidate(&c.candidate, c.sdp_mid.as_deref().unwrap_or(""), c.sdp_mline_index.map_or(-1, |i| i as i32)),
+        Event::IceCandidate(None) => sink.on_ice_candidate("", "", -1),
+        Event::NegotiationNeeded => sink.on_negotiation_needed(),
+        Event::DataChannel(dc) => sink.on_data_channel(Box::new(DataChannelHandle { dc: Some(dc), reader: Mutex::default() })),
+        Event::Track { transceiver, track, streams } => {
+            let mid = transceiver.mid().unwrap_or_default();
+            sink.on_track(Box::new(TrackHandle { track: Some(track) }), &mid, streams.first().map(String::as_str).unwrap_or(""))
+        }
+        _ => {}
+    }
+}
+
+fn sdp_type(s: &str) -> Option<SdpType> {
+    s.parse().ok()
+}
+
+impl PeerConnectionHandle {
+    fn creation_error(&self) -> ErrorFfi {
+        self.creation_error.as_ref().map_or_else(ok, err)
+    }
+
+    fn create_offer(&self, ice_restart: bool, done: UniquePtr<SdpCallback>) {
+        guard("create_offer", || self.sdp_op(done, |pc| Box::pin(pc.create_offer(OfferOptions { ice_restart }))), || ())
+    }
+
+    fn create_answer(&self, done: UniquePtr<SdpCallback>) {
+        guard("create_answer", || self.sdp_op(done, |pc| Box::pin(pc.create_answer())), || ())
+    }
+
+    fn sdp_op(&self, done: UniquePtr<SdpCallback>, start: impl FnOnce(&PeerConnection) -> SdpFuture) {
+        let (Some(pc), Some(jobs)) = (&self.pc, &self.jobs) else {
+            let e = self.creation_error();
+            if let Some(cb) = done.as_ref() {
+                cb.done("", "", &e.name, &e.message);
+            }
+            return;
+        };
+        let fut = start(pc);
+        let job: Job = Box::new(move || {
+            let Some(cb) = done.as_ref() else { return };
+            match futures::executor::block_on(fut) {
+                Ok(d) => cb.done(d.sdp_type.as_str(), &d.sdp, "", ""),
+                Err(e) => cb.done("", "", e.name(), e.message()),
+            }
+        });
+        let _ = jobs.send(job);
+    }
+
+    fn void_op(&self, done: UniquePtr<VoidCallback>, start: impl FnOnce(&PeerConnection) -> wkrtc::Result<VoidFuture>) {
+        let started = match (&self.pc, &self.jobs) {
+            (Some(pc), Some(jobs)) => start(pc).map(|f| (f, jobs)),
+            _ => Err(self.creation_error.clone().unwrap_or_else(|| wkrtc::Error::InvalidState("no peer connection".into()))),
+        };
+        match started {
+            Ok((fut, jobs)) => {
+                let job: Job = Box::new(move || {
+                    let Some(cb) = done.as_ref() else { return };
+                    match futures::executor::block_on(fut) {
+                        Ok(()) => cb.done("", ""),
+                        Err(e) => cb.done(e.name(), e.message()),
+                    }
+                });
+                let _ = jobs.send(job);
+            }
+            Err(e) => {
+                if let Some(cb) = done.as_ref() {
+                    cb.done(e.name(), e.message());
+                }
+            }
+        }
+    }
+
+    fn set_local_description(&self, sdp_type_name: &str, sdp: &str, done: UniquePtr<VoidCallback>) {
+        let (t, sdp) = (sdp_type(sdp_type_name), sdp.to_owned());
+        let name = sdp_type_name.to_owned();
+        guard(
+            "set_local_description",
+            || {
+                self.void_op(done, move |pc| match t {
+                    // An empty description: the parameterless setLocalDescription().
+                    _ if sdp.is_empty() && name.is_empty() => Ok(Box::pin(pc.set_local_description(None)) as VoidFuture),
+                    Some(t) => Ok(Box::pin(pc.set_local_description(Some(SessionDescription::new(t, sdp)))) as VoidFuture),
+                    None => Err(wkrtc::Error::Type(format!("'{name}' is not an RTCSdpType"))),
+                })
+            },
+            || (),
+        )
+    }
+
+    fn set_remote_description(&self, sdp_type_name: &str, sdp: &str, done: UniquePtr<VoidCallback>) {
+        let (t, sdp, name) = (sdp_type(sdp_type_name), sdp.to_owned(), sdp_type_name.to_owned());
+        guard(
+            "set_remote_description",
+            || {
+                self.void_op(done, move |pc| match t {
+                    Some(t) => Ok(Box::pin(pc.set_remote_description(SessionDescription::new(t, sdp))) as VoidFuture),
+                    None => Err(wkrtc::Error::Type(format!("'{name}' is not an RTCSdpType"))),
+                })
+            },
+            || (),
+        )
+    }
+
+    fn add_ice_candidate(&self, candidate: &str, mid: &str, mline: i32, done: UniquePtr<VoidCallback>) {
+        let c = (!candidate.is_empty()).then(|| IceCandidate {
+            candidate: candidate.to_owned(),
+            sdp_mid: (!mid.is_empty()).then(|| mid.to_owned()),
+            sdp_mline_index: u32::try_from(mline).ok(),
+            username_fragment: None,
+        });
+        guard("add_ice_candidate", || self.void_op(done, move |pc| Ok(Box::pin(pc.add_ice_candidate(c)) as VoidFuture)), || ())
+    }
+
+    fn restart_ice(&self) {
+        guard(
+            "restart_ice",
+            || {
+                if let Some(pc) = &self.pc {
+                    pc.restart_ice();
+                }
+            },
+            || (),
+        )
+    }
+
+    fn create_data_channel(&self, label: &str, init: &ChannelInitFfi, error: &mut ErrorFfi) -> Box<DataChannelHandle> {
+        let made = guard(
+            "create_data_channel",
+            || {
+                let pc = self.pc.as_ref().ok_or_else(|| wkrtc::Error::InvalidState("no peer connection".into()))?;
+                let opt = |v: i32| u16::try_from(v).ok();
+                let init = DataChannelInit {
+                    ordered: init.ordered,
+                    max_retransmits: opt(init.max_retransmits),
+                    max_packet_life_time: opt(init.max_packet_life_time),
+                    protocol: init.protocol.clone(),
+                    negotiated: init.negotiated,
+                    id: opt(init.id),
+                };
+                pc.create_data_channel(label, init)
+            },
+            || Err(wkrtc::Error::Operation("internal error in wkrtc".into())),
+        );
+        match made {
+            Ok(dc) => {
+                *error = ok();
+                Box::new(DataChannelHandle { dc: Some(dc), reader: Mutex::default() })
+            }
+            Err(e) => {
+                *error = err(&e);
+                Box::new(DataChannelHandle { dc: None, reader: Mutex::default() })
+            }
+        }
+    }
+
+    fn add_track(&self, track: &TrackHandle, stream_id: &str) -> ErrorFfi {
+        guard(
+            "add_track",
+            || match (&self.pc, &track.track) {
+                (Some(pc), Some(t)) => {
+                    let streams: Vec<String> = (!stream_id.is_empty()).then(|| stream_id.to_owned()).into_iter().collect();
+                    result(pc.add_track(t, &streams).map(|_| ()))
+                }
+                _ => err(&wkrtc::Error::InvalidState("no peer connection or no track".into())),
+            },
+            || internal("add_track"),
+        )
+    }
+
+    fn signaling_state(&self) -> String {
+        self.pc.as_ref().map(|pc| pc.signaling_state().as_str().to_owned()).unwrap_or_else(|| "closed".into())
+    }
+
+    fn connection_state(&self) -> String {
+        self.pc.as_ref().map(|pc| format!("{:?}", pc.connection_state()).to_lowercase()).unwrap_or_else(|| "closed".into())
+    }
+
+    fn local_description(&self) -> String {
+        self.pc.as_ref().and_then(PeerConnection::local_description).map(|d| d.sdp).unwrap_or_default()
+    }
+
+    fn remote_description(&self) -> String {
+        self.pc.as_ref().and_then(PeerConnection::remote_description).map(|d| d.sdp).unwrap_or_default()
+    }
+
+    fn close(&self) {
+        guard(
+            "close",
+            || {
+                if let Some(pc) = &self.pc {
+                    pc.close();
+                }
+            },
+            || (),
+        )
+    }
+}
+
+type SdpFuture = std::pin::Pin<Box<dyn std::future::Future<Output = wkrtc::Result<SessionDescription>> + Send>>;
+type VoidFuture = std::pin::Pin<Box<dyn std::future::Future<Output = wkrtc::Result<()>> + Send>>;
+
+/// `RTCDataChannel` for C++.
+pub struct DataChannelHandle {
+    dc: Option<DataChannel>,
+    /// The thread forwarding events to the sink, once one is set.
+    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl DataChannelHandle {
+    fn label(&self) -> String {
+        self.dc.as_ref().map(DataChannel::label).unwrap_or_default()
+    }
+
+    fn ready_state(&self) -> String {
+        self.dc.as_ref().map(|d| format!("{:?}", d.ready_state()).to_lowercase()).unwrap_or_else(|| "closed".into())
+    }
+
+    fn buffered_amount(&self) -> u64 {
+        self.dc.as_ref().map(DataChannel::buffered_amount).unwrap_or(0)
+    }
+
+    /// Forwards the channel's events (from the first one) to `sink`, on a thread of its own.
+    fn set_sink(&self, sink: UniquePtr<ChannelSink>) {
+        guard(
+            "set_sink",
+            || {
+                let Some(dc) = &self.dc else { return };
+                let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                if reader.is_some() {
+                    return;
+                }
+                let (events, open) = (dc.events(), dc.ready_state() == wkrtc::DataChannelState::Open);
+                *reader = std::thread::Builder::new()
+                    .name("wkrtc-webkit-channel".into())
+                    .spawn(move || {
+                        let Some(sink) = sink.as_ref() else { return };
+                        if open {
+                            sink.on_open();
+                        }
+                        for ev in events.iter() {
+                            let last = matches!(ev, DataChannelEvent::Close);
+                            let delivered = catch_unwind(AssertUnwindSafe(|| match ev {
+                                DataChannelEvent::Open => sink.on_open(),
+                                DataChannelEvent::Message(Message::Text(t)) => sink.on_text(&t),
+                                DataChannelEvent::Message(Message::Binary(b)) => sink.on_binary(&b),
+                                DataChannelEvent::BufferedAmountLow => sink.on_buffered_amount_low(),
+                                DataChannelEvent::Close => sink.on_close(),
+                                DataChannelEvent::Error(e) => sink.on_error(e.name(), e.message()),
+                                _ => {}
+                            }));
+                            if delivered.is_err() || last {
+                                break;
+                            }
+                        }
+                    })
+                    .ok();
+            },
+            || (),
+        )
+    }
+
+    fn send_text(&self, text: &str) -> ErrorFfi {
+        guard("send_text", || self.dc.as_ref().map_or_else(|| err(&wkrtc::Error::closed_channel()), |d| result(d.send_text(text))), || internal("send_text"))
+    }
+
+    fn send_binary(&self, data: &[u8]) -> ErrorFfi {
+        guard(
+            "send_binary",
+            || self.dc.as_ref().map_or_else(|| err(&wkrtc::Error::closed_channel()), |d| result(d.send_binary(data))),
+            || internal("send_binary"),
+        )
+    }
+
+    fn close(&self) {
+        guard(
+            "close",
+            || {
+                if let Some(d) = &self.dc {
+                    d.close();
+                }
+            },
+            || (),
+        )
+    }
+}
+
+trait ClosedChannel {
+    fn closed_channel() -> Self;
+}
+
+impl ClosedChannel for wkrtc::Error {
+    fn closed_channel() -> Self {
+        wkrtc::Error::InvalidState("the data channel was never created".into())
+    }
+}
+
+/// `MediaStreamTrack` for C++.
+pub struct TrackHandle {
+    track: Option<MediaStreamTrack>,
+}
+
+fn kind_of(kind: &str) -> wkrtc::Result<MediaKind> {
+    MediaKind::parse(kind)
+}
+
+fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle> {
+    let made = guard(
+        "create_test_pattern_track",
+        || MediaStreamTrack::test_pattern(kind_of(kind)?, TestPattern { width, height, ..TestPattern::default() }),
+        || Err(wkrtc::Error::Operation("internal error in wkrtc".into())),
+    );
+    *error = made.as_ref().map_or_else(err, |_| ok());
+    Box::new(TrackHandle { track: made.ok() })
+}
+
+fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle> {
+    let made = guard(
+        "create_external_track",
+        || kind_of(kind).map(|k| MediaStreamTrack::external(k, label)),
+        || Err(wkrtc::Error::Operation("internal error".into())),
+    );
+    *error = made.as_ref().map_or_else(err, |_| ok());
+    Box::new(TrackHandle { track: made.ok() })
+}
+
+impl TrackHandle {
+    fn kind(&self) -> String {
+        self.track.as_ref().map(|t| t.kind().as_str().to_owned()).unwrap_or_default()
+    }
+
+    fn id(&self) -> String {
+        self.track.as_ref().map(|t| t.id().to_owned()).unwrap_or_default()
+    }
+
+    fn frames(&self) -> u64 {
+        self.track.as_ref().map_or(0, MediaStreamTrack::frames)
+    }
+
+    fn set_enabled(&self, enabled: bool) {
+        if let Some(t) = &self.track {
+            t.set_enabled(enabled);
+        }
+    }
+
+    /// Hands every frame to `sink` as a borrowed `GstSample*`, zero copy.
+    fn set_frame_sink(&self, sink: UniquePtr<FrameSink>) {
+        guard(
+            "set_frame_sink",
+            || {
+                let Some(t) = &self.track else { return };
+                t.on_sample(move |sample| {
+                    let Some(sink) = sink.as_ref() else { return };
+                    let (w, h) = sample
+                        .caps()
+                        .and_then(|c| c.structure(0).map(|s| (s.get::<i32>("width").unwrap_or(0), s.get::<i32>("height").unwrap_or(0))))
+                        .unwrap_or((0, 0));
+                    let ptr = sample.as_ptr() as usize;
+                    if catch_unwind(AssertUnwindSafe(|| sink.on_frame(ptr, w, h))).is_err() {
+                        eprintln!("wkrtc-webkit: internal error (panic) delivering a frame");
+                    }
+                });
+            },
+            || (),
+        )
+    }
+
+    /// # Safety
+    /// `sample` is a valid `GstSample*` for the duration of the call, or 0.
+    unsafe fn push_sample(&self, sample: usize) -> ErrorFfi {
+        if sample == 0 {
+            return err(&wkrtc::Error::Type("a null sample".into()));
+        }
+        // SAFETY: the caller passes a valid GstSample*; from_glib_none takes its own reference.
+        let sample = unsafe { gst::Sample::from_glib_none(sample as *mut gst::ffi::GstSample) };
+        guard(
+            "push_sample",
+            || self.track.as_ref().map_or_else(|| err(&wkrtc::Error::InvalidState("no track".into())), |t| result(t.push_sample(&sample))),
+            || internal("push_sample"),
+        )
+    }
+
+    fn stop(&self) {
+        if let Some(t) = &self.track {
+            t.stop();
+        }
+    }
+}

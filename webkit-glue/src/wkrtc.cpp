@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MPL-2.0
+// wkrtc's C++ API over the cxx bridge: std::function callbacks on the bridge's interfaces.
+
+#include "wkrtc/wkrtc.h"
+
+#include "lib.rs.h"
+
+namespace wkrtc {
+
+namespace {
+
+std::string str(rust::Str s) { return std::string(s.data(), s.size()); }
+rust::Str rstr(std::string_view s) { return rust::Str(s.data(), s.size()); }
+Error toError(const ffi::ErrorFfi& e) { return Error { std::string(e.name), std::string(e.message) }; }
+Error toError(rust::Str name, rust::Str message) { return Error { str(name), str(message) }; }
+
+class EventSinkImpl final : public ffi::EventSink {
+public:
+    explicit EventSinkImpl(PeerConnectionCallbacks callbacks) : m_callbacks(std::move(callbacks)) { }
+    void on_signaling_state(rust::Str s) const override { if (m_callbacks.onSignalingState) m_callbacks.onSignalingState(str(s)); }
+    void on_ice_gathering_state(rust::Str s) const override { if (m_callbacks.onIceGatheringState) m_callbacks.onIceGatheringState(str(s)); }
+    void on_ice_connection_state(rust::Str s) const override { if (m_callbacks.onIceConnectionState) m_callbacks.onIceConnectionState(str(s)); }
+    void on_connection_state(rust::Str s) const override { if (m_callbacks.onConnectionState) m_callbacks.onConnectionState(str(s)); }
+    void on_ice_candidate(rust::Str c, rust::Str mid, std::int32_t mline) const override
+    {
+        if (m_callbacks.onIceCandidate)
+            m_callbacks.onIceCandidate(str(c), str(mid), mline);
+    }
+    void on_negotiation_needed() const override { if (m_callbacks.onNegotiationNeeded) m_callbacks.onNegotiationNeeded(); }
+    void on_data_channel(rust::Box<ffi::DataChannelHandle> channel) const override;
+    void on_track(rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const override;
+private:
+    PeerConnectionCallbacks m_callbacks;
+};
+
+class SdpCallbackImpl final : public ffi::SdpCallback {
+public:
+    explicit SdpCallbackImpl(DescriptionCallback f) : m_f(std::move(f)) { }
+    void done(rust::Str type, rust::Str sdp, rust::Str name, rust::Str message) const override
+    {
+        if (m_f)
+            m_f(str(type), str(sdp), toError(name, message));
+    }
+private:
+    DescriptionCallback m_f;
+};
+
+class VoidCallbackImpl final : public ffi::VoidCallback {
+public:
+    explicit VoidCallbackImpl(DoneCallback f) : m_f(std::move(f)) { }
+    void done(rust::Str name, rust::Str message) const override
+    {
+        if (m_f)
+            m_f(toError(name, message));
+    }
+private:
+    DoneCallback m_f;
+};
+
+class ChannelSinkImpl final : public ffi::ChannelSink {
+public:
+    explicit ChannelSinkImpl(DataChannelCallbacks c) : m_c(std::move(c)) { }
+    void on_open() const override { if (m_c.onOpen) m_c.onOpen(); }
+    void on_text(rust::Str t) const override { if (m_c.onText) m_c.onText(str(t)); }
+    void on_binary(rust::Slice<const std::uint8_t> d) const override { if (m_c.onBinary) m_c.onBinary(std::vector<std::uint8_t>(d.begin(), d.end())); }
+    void on_buffered_amount_low() const override { if (m_c.onBufferedAmountLow) m_c.onBufferedAmountLow(); }
+    void on_close() const override { if (m_c.onClose) m_c.onClose(); }
+    void on_error(rust::Str name, rust::Str message) const override { if (m_c.onError) m_c.onError(toError(name, message)); }
+private:
+    DataChannelCallbacks m_c;
+};
+
+class FrameSinkImpl final : public ffi::FrameSink {
+public:
+    explicit FrameSinkImpl(FrameCallback f) : m_f(std::move(f)) { }
+    void on_frame(std::size_t sample, std::int32_t w, std::int32_t h) const override
+    {
+        if (m_f)
+            m_f(reinterpret_cast<GstSample*>(sample), w, h);
+    }
+private:
+    FrameCallback m_f;
+};
+
+} // namespace
+
+struct DataChannel::Impl {
+    rust::Box<ffi::DataChannelHandle> handle;
+};
+
+struct Track::Impl {
+    rust::Box<ffi::TrackHandle> handle;
+};
+
+struct PeerConnection::Impl {
+    rust::Box<ffi::PeerConnectionHandle> handle;
+};
+
+void EventSinkImpl::on_data_channel(rust::Box<ffi::DataChannelHandle> channel) const
+{
+    if (m_callbacks.onDataChannel)
+        m_callbacks.onDataChannel(std::make_unique<DataChannel>(std::make_unique<DataChannel::Impl>(DataChannel::Impl { std::move(channel) })));
+}
+
+void EventSinkImpl::on_track(rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const
+{
+    if (m_callbacks.onTrack)
+        m_callbacks.onTrack(std::make_unique<Track>(std::make_unique<Track::Impl>(Track::Impl { std::move(track) })), str(mid), str(stream));
+}
+
+DataChannel::DataChannel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
+DataChannel::~DataChannel() = default;
+std::string DataChannel::label() const { return std::string(m_impl->handle->label()); }
+std::string DataChannel::readyState() const { return std::string(m_impl->handle->ready_state()); }
+std::uint64_t DataChannel::bufferedAmount() const { return m_impl->handle->buffered_amount(); }
+void DataChannel::setCallbacks(DataChannelCallbacks c) { m_impl->handle->set_sink(std::make_unique<ChannelSinkImpl>(std::move(c))); }
+Error DataChannel::send(std::string_view text) { return toError(m_impl->handle->send_text(rstr(text))); }
+Error DataChannel::send(const std::uint8_t* data, std::size_t size) { return toError(m_impl->handle->send_binary(rust::Slice<const std::uint8_t>(data, size))); }
+void DataChannel::close() { m_impl->handle->close(); }
+
+Track::Track(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
+Track::~Track() = default;
+
+std::unique_ptr<Track> Track::testPattern(std::string_view kind, unsigned width, unsigned height, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto handle = ffi::create_test_pattern_track(rstr(kind), width, height, e);
+    error = toError(e);
+    return std::make_unique<Track>(std::make_unique<Impl>(Impl { std::move(handle) }));
+}
+
+std::unique_ptr<Track> Track::external(std::string_view kind, std::string_view label, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto handle = ffi::create_external_track(rstr(kind), rstr(label), e);
+    error = toError(e);
+    return std::make_unique<Track>(std::make_unique<Impl>(Impl { std::move(handle) }));
+}
+
+std::string Track::kind() const { return std::string(m_impl->handle->kind()); }
+std::string Track::id() const { return std::string(m_impl->handle->id()); }
+std::uint64_t Track::frames() const { return m_impl->handle->frames(); }
+void Track::setEnabled(bool enabled) { m_impl->handle->set_enabled(enabled); }
+void Track::setFrameCallback(FrameCallback f) { m_impl->handle->set_frame_sink(std::make_unique<FrameSinkImpl>(std::move(f))); }
+Error Track::pushSample(GstSample* sample) { return toError(m_impl->handle->push_sample(reinterpret_cast<std::size_t>(sample))); }
+void Track::stop() { m_impl->handle->stop(); }
+
+PeerConnection::PeerConnection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
+PeerConnection::~PeerConnection() { m_impl->handle->close(); }
+
+std::unique_ptr<PeerConnection> PeerConnection::create(const Configuration& configuration, PeerConnectionCallbacks callbacks, Error& error)
+{
+    ffi::ConfigFfi config;
+    for (auto& server : configuration.iceServers) {
+        ffi::IceServerFfi s;
+        for (auto& url : server.urls)
+            s.urls.push_back(rust::String(url));
+        s.username = rust::String(server.username);
+        s.credential = rust::String(server.credential);
+        config.ice_servers.push_back(std::move(s));
+    }
+    config.relay_only = configuration.relayOnly;
+    config.loopback = configuration.loopback;
+    auto handle = ffi::create_peer_connection(config, std::make_unique<EventSinkImpl>(std::move(callbacks)));
+    error = toError(handle->creation_error());
+    return std::unique_ptr<PeerConnection>(new PeerConnection(std::make_unique<Impl>(Impl { std::move(handle) })));
+}
+
+void PeerConnection::createOffer(DescriptionCallback f, bool iceRestart) { m_impl->handle->create_offer(iceRestart, std::make_unique<SdpCallbackImpl>(std::move(f))); }
+void PeerConnection::createAnswer(DescriptionCallback f) { m_impl->handle->create_answer(std::make_unique<SdpCallbackImpl>(std::move(f))); }
+
+void PeerConnection::setLocalDescription(std::string_view type, std::string_view sdp, DoneCallback f)
+{
+    m_impl->handle->set_local_description(rstr(type), rstr(sdp), std::make_unique<VoidCallbackImpl>(std::move(f)));
+}
+
+void PeerConnection::setRemoteDescription(std::string_view type, std::string_view sdp, DoneCallback f)
+{
+    m_impl->handle->set_remote_description(rstr(type), rstr(sdp), std::make_unique<VoidCallbackImpl>(std::move(f)));
+}
+
+void PeerConnection::addIceCandidate(std::string_view candidate, std::string_view mid, int mline, DoneCallback f)
+{
+    m_impl->handle->add_ice_candidate(rstr(candidate), rstr(mid), mline, std::make_unique<VoidCallbackImpl>(std::move(f)));
+}
+
+void PeerConnection::restartIce() { m_impl->handle->restart_ice(); }
+
+std::unique_ptr<DataChannel> PeerConnection::createDataChannel(std::string_view label, const DataChannelInit& init, Error& error)
+{
+    ffi::ChannelInitFfi i { init.ordered, init.maxRetransmits, init.maxPacketLifeTime, rust::String(init.protocol), init.negotiated, init.id };
+    ffi::ErrorFfi e;
+    auto handle = m_impl->handle->create_data_channel(rstr(label), i, e);
+    error = toError(e);
+    return std::make_unique<DataChannel>(std::make_unique<DataChannel::Impl>(DataChannel::Impl { std::move(handle) }));
+}
+
+Error PeerConnection::addTrack(const Track& track, std::string_view streamId) { return toError(m_impl->handle->add_track(*track.impl().handle, rstr(streamId))); }
+std::string PeerConnection::signalingState() const { return std::string(m_impl->handle->signaling_state()); }
+std::string PeerConnection::connectionState() const { return std::string(m_impl->handle->connection_state()); }
+std::string PeerConnection::localDescription() const { return std::string(m_impl->handle->local_description()); }
+std::string PeerConnection::remoteDescription() const { return std::string(m_impl->handle->remote_description()); }
+void PeerConnection::close() { m_impl->handle->close(); }
+
+} // namespace wkrtc

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MPL-2.0
+// Two wkrtc peer connections driven through the C++ API and the cxx bridge: offer/answer,
+// trickle ICE, data-channel messages both ways, a video track with decoded frames counted,
+// and W3C errors for bad calls. Every wait is bounded; exit status 0 means every check held.
+
+#include "wkrtc/wkrtc.h"
+
+#include <gst/gst.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <string>
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto Timeout = 15s;
+
+// Everything the callbacks report, under one lock.
+struct State {
+    std::mutex lock;
+    std::condition_variable changed;
+    std::unique_ptr<wkrtc::DataChannel> remoteChannel;
+    std::unique_ptr<wkrtc::Track> remoteTrack;
+    std::string remoteMid;
+    std::string remoteStream;
+    bool channelOpen = false;
+    std::deque<std::string> textAtB;
+    std::deque<std::vector<std::uint8_t>> binaryAtA;
+    int frames = 0;
+    int width = 0, height = 0;
+    std::string connectionA;
+    bool done = false;
+    wkrtc::Error lastError;
+    std::string sdpType, sdp;
+};
+
+State state;
+int failures = 0;
+
+void check(bool ok, const char* what)
+{
+    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what);
+    if (!ok)
+        failures++;
+}
+
+template<typename Pred> bool waitFor(Pred pred, const char* what)
+{
+    std::unique_lock<std::mutex> l(state.lock);
+    bool ok = state.changed.wait_for(l, Timeout, pred);
+    if (!ok)
+        std::printf("timed out waiting for %s\n", what);
+    return ok;
+}
+
+void notify() { state.changed.notify_all(); }
+
+// Runs an asynchronous operation and waits for its completion callback.
+wkrtc::Error runVoid(const std::function<void(wkrtc::DoneCallback)>& start, const char* what)
+{
+    { std::lock_guard<std::mutex> l(state.lock); state.done = false; }
+    start([](wkrtc::Error e) {
+        std::lock_guard<std::mutex> l(state.lock);
+        state.lastError = e;
+        state.done = true;
+        notify();
+    });
+    if (!waitFor([] { return state.done; }, what))
+        return wkrtc::Error { "Timeout", what };
+    std::lock_guard<std::mutex> l(state.lock);
+    return state.lastError;
+}
+
+std::pair<std::string, std::string> runSdp(const std::function<void(wkrtc::DescriptionCallback)>& start, const char* what, bool expectOk = true)
+{
+    { std::lock_guard<std::mutex> l(state.lock); state.done = false; }
+    start([](std::string type, std::string sdp, wkrtc::Error e) {
+        std::lock_guard<std::mutex> l(state.lock);
+        state.sdpType = type;
+        state.sdp = sdp;
+        state.lastError = e;
+        state.done = true;
+        notify();
+    });
+    bool ok = waitFor([] { return state.done; }, what);
+    std::lock_guard<std::mutex> l(state.lock);
+    if (expectOk)
+        check(ok && !state.lastError, what);
+    return { state.sdpType, state.sdp };
+}
+
+} // namespace
+
+int main()
+{
+    gst_init(nullptr, nullptr);
+    wkrtc::Configuration config;
+    config.loopback = true;
+
+    std::unique_ptr<wkrtc::PeerConnection> a, b;
+    std::mutex trickleLock;
+    bool trickleReady = false;
+    std::vector<std::tuple<bool, std::string, std::string, int>> early; // (to b?, candidate, mid, mline)
+    auto trickle = [&](bool toB, std::string c, std::string mid, int mline) {
+        std::lock_guard<std::mutex> l(trickleLock);
+        if (!trickleReady) {
+            early.emplace_back(toB, c, mid, mline);
+            return;
+        }
+        (toB ? b : a)->addIceCandidate(c, mid, mline, [](wkrtc::Error e) {
+            if (e)
+                std::printf("addIceCandidate: %s: %s\n", e.name.c_str(), e.message.c_str());
+        });
+    };
+
+    wkrtc::PeerConnectionCallbacks ca;
+    ca.onIceCandidate = [&](std::string c, std::string mid, int mline) { trickle(true, c, mid, mline); };
+    ca.onConnectionState = [](std::string s) { std::lock_guard<std::mutex> l(state.lock); state.connectionA = s; notify(); };
+    wkrtc::PeerConnectionCallbacks cb;
+    cb.onIceCandidate = [&](std::string c, std::string mid, int mline) { trickle(false, c, mid, mline); };
+    cb.onDataChannel = [](std::unique_ptr<wkrtc::DataChannel> channel) {
+        wkrtc::DataChannelCallbacks callbacks;
+        wkrtc::DataChannel* raw = channel.get();
+        callbacks.onText = [raw](std::string text) {
+            {
+                std::lock_guard<std::mutex> l(state.lock);
+                state.textAtB.push_back(text);
+                notify();
+            }
+            // Answer with the reversed text, as bytes.
+            std::vector<std::uint8_t> back(text.rbegin(), text.rend());
+            raw->send(back.data(), back.size());
+        };
+        channel->setCallbacks(std::move(callbacks));
+        std::lock_guard<std::mutex> l(state.lock);
+        state.remoteChannel = std::move(channel);
+        notify();
+    };
+    cb.onTrack = [](std::unique_ptr<wkrtc::Track> track, std::string mid, std::string stream) {
+        track->setFrameCallback([](GstSample* sample, int w, int h) {
+            GstBuffer* buffer = sample ? gst_sample_get_buffer(sample) : nullptr;
+            std::lock_guard<std::mutex> l(state.lock);
+            if (buffer && gst_buffer_get_size(buffer) >= static_cast<gsize>(w * h)) {
+                state.frames++;
+                state.width = w;
+                state.height = h;
+            }
+            notify();
+        });
+        std::lock_guard<std::mutex> l(state.lock);
+        state.remoteTrack = std::move(track);
+        state.remoteMid = mid;
+        state.remoteStream = stream;
+        notify();
+    };
+
+    wkrtc::Error error;
+    a = wkrtc::PeerConnection::create(config, std::move(ca), error);
+    check(!error, "create peer connection A");
+    b = wkrtc::PeerConnection::create(config, std::move(cb), error);
+    check(!error, "create peer connection B");
+
+    // Media and data from A.
+    auto video = wkrtc::Track::testPattern("video", 320, 240, error);
+    check(!error && video->kind() == "video", "test pattern track");
+    check(!a->addTrack(*video, "stream-from-a"), "addTrack");
+    auto channel = a->createDataChannel("chat", wkrtc::DataChannelInit {}, error);
+    check(!error && channel->label() == "chat", "createDataChannel");
+    wkrtc::DataChannelCallbacks mine;
+    mine.onOpen = [] { std::lock_guard<std::mutex> l(state.lock); state.channelOpen = true; notify(); };
+    mine.onBinary = [](std::vector<std::uint8_t> data) { std::lock_guard<std::mutex> l(state.lock); state.binaryAtA.push_back(data); notify(); };
+    channel->setCallbacks(std::move(mine));
+
+    // Offer/answer.
+    auto offer = runSdp([&](wkrtc::DescriptionCallback f) { a->createOffer(f); }, "createOffer");
+    check(offer.first == "offer" && offer.second.find("m=video") != std::string::npos, "the offer has a video section");
+    check(!runVoid([&](wkrtc::DoneCallback f) { a->setLocalDescription(offer.first, offer.second, f); }, "A setLocalDescription"), "A setLocalDescription");
+    check(!runVoid([&](wkrtc::DoneCallback f) { b->setRemoteDescription(offer.first, offer.second, f); }, "B setRemoteDescription"), "B setRemoteDescription");
+    auto answer = runSdp([&](wkrtc::DescriptionCallback f) { b->createAnswer(f); }, "createAnswer");
+    check(!runVoid([&](wkrtc::DoneCallback f) { b->setLocalDescription(answer.first, answer.second, f); }, "B setLocalDescription"), "B setLocalDescription");
+    check(!runVoid([&](wkrtc::DoneCallback f) { a->setRemoteDescription(answer.first, answer.second, f); }, "A setRemoteDescription"), "A setRemoteDescription");
+    check(a->signalingState() == "stable" && b->signalingState() == "stable", "both stable");
+    {
+        std::lock_guard<std::mutex> l(trickleLock);
+        trickleReady = true;
+        for (auto& [toB, c, mid, mline] : early)
+            (toB ? b : a)->addIceCandidate(c, mid, mline, [](wkrtc::Error) { });
+        early.clear();
+    }
+
+    check(waitFor([] { return state.connectionA == "connected"; }, "connected"), "A connected");
+    check(waitFor([] { return state.channelOpen && state.remoteChannel; }, "channel open"), "channel open on both sides");
+    check(!channel->send("hello from C++"), "send text");
+    check(waitFor([] { return !state.textAtB.empty(); }, "text at B") && state.textAtB.front() == "hello from C++", "B received the text");
+    check(waitFor([] { return !state.binaryAtA.empty(); }, "binary at A")
+        && std::string(state.binaryAtA.front().begin(), state.binaryAtA.front().end()) == "++C morf olleh", "A received B's binary reply");
+
+    check(waitFor([] { return state.frames >= 10; }, "10 frames"), "B decoded 10 video frames");
+    check(state.width == 320 && state.height == 240, "decoded frames are 320x240");
+    check(state.remoteStream == "stream-from-a" && !state.remoteMid.empty(), "track event with mid and stream");
+
+    // W3C errors through the bridge.
+    auto bad = runVoid([&](wkrtc::DoneCallback f) { a->setRemoteDescription("bogus", "v=0", f); }, "bad type");
+    check(bad.name == "TypeError", "an unknown SDP type is a TypeError");
+    auto sdes = runVoid([&](wkrtc::DoneCallback f) { b->addIceCandidate("candidate:garbage", "nope", -1, f); }, "bad candidate");
+    check(sdes.name == "OperationError" || sdes.name == "SyntaxError" || sdes.name == "TypeError", "a bad candidate is a W3C error");
+    wkrtc::DataChannelInit negotiatedWithoutId;
+    negotiatedWithoutId.negotiated = true;
+    a->createDataChannel("x", negotiatedWithoutId, error);
+    check(error.name == "TypeError", "negotiated without id is a TypeError");
+
+    a->close();
+    b->close();
+    check(a->signalingState() == "closed", "closed");
+    runSdp([&](wkrtc::DescriptionCallback f) { a->createOffer(f); }, "createOffer after close", false);
+    check(state.lastError.name == "InvalidStateError", "createOffer after close is an InvalidStateError");
+
+    {
+        std::lock_guard<std::mutex> l(state.lock);
+        state.remoteChannel.reset();
+        state.remoteTrack.reset();
+    }
+    std::printf("%d failed\n", failures);
+    return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
