@@ -346,3 +346,42 @@ fn answerer_echoes_a_track_added_to_a_data_only_call() {
     let (_, echoed, _) = next_track(&a);
     wait_samples(&collect(&echoed), 10, "echo");
 }
+
+#[test]
+fn a_rejected_section_stops_its_transceiver_and_the_rest_carries_on() {
+    // a offers audio then video; the answer rejects the video section (port 0, as a browser
+    // without the offered video codec writes it). Audio must still flow, the video
+    // transceiver is stopped, and no renegotiation is asked for.
+    let (a, b) = (Peer::new(), Peer::new());
+    a.pc.add_track(&audio(), &[]).unwrap();
+    let video_sender = a.pc.add_track(&video(), &[]).unwrap();
+    // Two tracks added in a row: one negotiationneeded (the W3C flag).
+    a.expect("negotiationneeded", |e| matches!(e, Event::NegotiationNeeded).then_some(()));
+    let offer = wait(a.pc.create_offer(Default::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
+    wait(b.pc.set_remote_description(offer)).unwrap();
+    a.trickle_to(&b);
+    let answer = wait(b.pc.create_answer()).unwrap();
+    wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
+    b.trickle_to(&a);
+    // The peer's answer as a browser would write a rejected video section.
+    let mut sections: Vec<String> = answer.sdp.split("\r\nm=").map(str::to_owned).collect();
+    let video = sections.iter().position(|s| s.starts_with("video ")).expect("a video section");
+    let mid = sections[video].lines().find_map(|l| l.strip_prefix("a=mid:")).unwrap().to_owned();
+    let formats = sections[video].lines().next().unwrap().split(' ').skip(3).collect::<Vec<_>>().join(" ");
+    sections[video] = format!("video 0 UDP/TLS/RTP/SAVPF {formats}\r\nc=IN IP4 0.0.0.0\r\na=inactive\r\na=mid:{mid}");
+    let rejected = sections.join("\r\nm=") + "\r\n";
+    if let Err(e) = wait(a.pc.set_remote_description(wkrtc::SessionDescription::answer(rejected.clone()))) {
+        panic!("{e}\n{rejected}");
+    }
+
+    let audio_at_b = b.expect("track", |e| match e {
+        Event::Track { track, .. } if track.kind() == MediaKind::Audio => Some(track.clone()),
+        _ => None,
+    });
+    wait_samples(&collect(&audio_at_b), 25, "audio beside the rejected video");
+    let t = a.pc.transceivers().into_iter().find(|t| t.sender().ssrc() == video_sender.ssrc()).unwrap();
+    assert!(t.stopped(), "the rejected transceiver is stopped");
+    assert_eq!(t.current_direction(), Some(RtpTransceiverDirection::Stopped));
+    assert!(a.events.try_iter().all(|e| !matches!(e, Event::NegotiationNeeded)), "a rejected section needs no renegotiation");
+}

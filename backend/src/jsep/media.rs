@@ -244,15 +244,14 @@ impl ParsedDescription {
         }
     }
 
-    /// webrtcbin 1.22 wants `a=ice-ufrag`, `a=ice-pwd` and `a=setup` on every section, even a
-    /// rejected one (which browsers write without them): copies them from the first section
-    /// that has them.
+    /// webrtcbin 1.22 wants `a=ice-ufrag`, `a=ice-pwd`, `a=setup` and `a=fingerprint` on
+    /// every section, even a rejected one (which browsers write without them): copies them
+    /// from the first section that has them, unless the session level has them.
     pub fn fill_rejected_for_webrtcbin(&mut self) {
-        let keys = ["ice-ufrag", "ice-pwd", "setup"];
+        let keys = ["ice-ufrag", "ice-pwd", "setup", "fingerprint"];
         let source: Vec<(&str, String)> = {
             let msg = self.message();
-            let Some(m) = msg.medias().find(|m| keys.iter().all(|k| m.attribute_val(k).is_some())) else { return };
-            keys.iter().filter_map(|k| m.attribute_val(k).map(|v| (*k, v.to_owned()))).collect()
+            keys.iter().filter_map(|k| msg.medias().find_map(|m| m.attribute_val(k)).map(|v| (*k, v.to_owned()))).collect()
         };
         let session_level: Vec<&str> = keys.iter().copied().filter(|k| self.message().attribute_val(k).is_some()).collect();
         for section in self.media_sections().into_iter().filter(|s| s.rejected) {
@@ -345,12 +344,13 @@ m=video 0 UDP/TLS/RTP/SAVPF 120\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=inactive\r\n
         crate::engine::init().unwrap();
         let answer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
 m=video 0 UDP/TLS/RTP/SAVPF 120\r\na=inactive\r\na=mid:video0\r\na=rtpmap:120 VP8/90000\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\r\na=setup:active\r\na=mid:audio1\r\na=rtpmap:111 opus/48000/2\r\n";
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\r\na=setup:active\r\na=fingerprint:sha-256 AB:CD\r\na=mid:audio1\r\na=rtpmap:111 opus/48000/2\r\n";
         let mut d = ParsedDescription::parse(answer).unwrap();
         d.fill_rejected_for_webrtcbin();
         let text = d.to_text();
         let video = text.split("m=audio").next().unwrap();
         assert!(video.contains("a=ice-ufrag:uf") && video.contains("a=ice-pwd:pw") && video.contains("a=setup:active"), "{text}");
+        assert!(video.contains("a=fingerprint:sha-256 AB:CD"), "{text}");
         assert!(d.media_sections()[0].rejected);
     }
 
