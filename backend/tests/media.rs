@@ -385,3 +385,46 @@ fn a_rejected_section_stops_its_transceiver_and_the_rest_carries_on() {
     assert_eq!(t.current_direction(), Some(RtpTransceiverDirection::Stopped));
     assert!(a.events.try_iter().all(|e| !matches!(e, Event::NegotiationNeeded)), "a rejected section needs no renegotiation");
 }
+
+#[test]
+fn answers_list_every_common_codec_in_preference_order() {
+    let (a, b) = (Peer::new(), Peer::new());
+    a.pc.add_track(&video(), &[]).unwrap();
+    a.pc.add_track(&audio(), &[]).unwrap();
+    let offer = wait(a.pc.create_offer(Default::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
+    wait(b.pc.set_remote_description(offer)).unwrap();
+    a.trickle_to(&b);
+    // b prefers VP9, then VP8 (no H264), and sends video back.
+    let bt = b.pc.transceivers().into_iter().find(|t| t.kind() == MediaKind::Video).unwrap();
+    let caps = receiver_capabilities(MediaKind::Video);
+    let pick = |mime: &str| caps.iter().find(|c| c.mime_type == mime).unwrap().clone();
+    bt.set_codec_preferences(&[pick("video/VP9"), pick("video/VP8")]).unwrap();
+    b.pc.add_track(&video(), &[]).unwrap();
+    let answer = wait(b.pc.create_answer()).unwrap();
+    let parsed = wkrtc::jsep::ParsedDescription::parse(&answer.sdp).unwrap();
+    let sections = parsed.media_sections();
+    let names = |kind: &str| sections.iter().find(|s| s.media == kind).unwrap().formats.iter().map(|f| f.encoding_name.to_uppercase()).collect::<Vec<_>>();
+    // VP9 and VP8 in b's order, no H264; retransmission only for what was kept.
+    let video_names = names("video");
+    assert_eq!(video_names[..2], ["VP9", "VP8"], "{}", answer.sdp);
+    assert!(video_names[2..].iter().all(|n| n == "RTX"), "{}", answer.sdp);
+    assert_eq!(names("audio"), vec!["OPUS", "PCMU", "PCMA"], "{}", answer.sdp);
+    wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
+    wait(a.pc.set_remote_description(answer)).unwrap();
+    b.trickle_to(&a);
+    // Both sides send the answer's first codec.
+    let (_, at_a, _) = next_track(&a);
+    wait_samples(&collect(&at_a), 10, "VP9 from the answerer");
+    let vp9 = |p: &Peer| {
+        let t = p.pc.transceivers().into_iter().find(|t| t.kind() == MediaKind::Video).unwrap();
+        t.sender().parameters().codecs.first().map(|c| c.codec.mime_type.clone())
+    };
+    let at_b = b.expect("track", |e| match e {
+        Event::Track { track, .. } if track.kind() == MediaKind::Video => Some(track.clone()),
+        _ => None,
+    });
+    wait_samples(&collect(&at_b), 10, "VP9 from the offerer");
+    assert_eq!(vp9(&a).as_deref(), Some("video/VP9"));
+    assert_eq!(vp9(&b).as_deref(), Some("video/VP9"));
+}

@@ -110,7 +110,8 @@ fn main() -> ExitCode {
         let pattern = wkrtc::TestPattern { width: 640, height: 480, framerate: 30, frequency: 440 };
         tally.check("wkrtc pair CPU", || {
             let m = wkrtc_cli::media_bench::wkrtc_pair(pattern, Duration::from_secs(20))?;
-            ensure!(m.frames_decoded as f64 >= m.seconds * 20.0, "only {} frames in {:.1} s", m.frames_decoded, m.seconds);
+            // A floor that says the call ran, not a speed bar: the frame rate is a figure.
+            ensure!(m.frames_decoded as f64 >= m.seconds * 10.0, "only {} frames in {:.1} s", m.frames_decoded, m.seconds);
             ensure!((m.width, m.height) == (640, 480), "decoded {}x{}", m.width, m.height);
             let f = figures.entry("wkrtc pair".into()).or_default();
             f.insert("CPU s per min 640x480 VP8", m.cpu_seconds_per_minute);

@@ -204,6 +204,38 @@ impl ParsedDescription {
         media.add_attribute(d.as_str(), Some(""));
     }
 
+    /// The `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines of payload type `pt` in m-line
+    /// `index`, as (key, value) pairs, in the section's order.
+    pub fn format_lines(&self, index: usize, pt: u8) -> Vec<(String, String)> {
+        let Some(media) = u32::try_from(index).ok().and_then(|i| self.message().media(i)) else { return Vec::new() };
+        let prefix = format!("{pt} ");
+        media
+            .attributes()
+            .filter(|a| matches!(a.key(), "rtpmap" | "fmtp" | "rtcp-fb"))
+            .filter_map(|a| a.value().filter(|v| v.starts_with(&prefix)).map(|v| (a.key().to_owned(), v.to_owned())))
+            .collect()
+    }
+
+    /// Replaces the payload types of m-line `index` and their `rtpmap`, `fmtp` and `rtcp-fb`
+    /// lines with `formats` (each a payload type and its lines, see [`Self::format_lines`]).
+    pub fn replace_formats(&mut self, index: usize, formats: &[(u8, Vec<(String, String)>)]) {
+        let Some(media) = u32::try_from(index).ok().and_then(|i| self.message_mut().media_mut(i)) else { return };
+        while media.formats_len() > 0 {
+            if media.remove_format(0).is_err() {
+                return;
+            }
+        }
+        while let Some(i) = (0..media.attributes_len()).find(|&a| media.attribute(a).is_some_and(|a| matches!(a.key(), "rtpmap" | "fmtp" | "rtcp-fb"))) {
+            let _ = media.remove_attribute(i);
+        }
+        for (pt, lines) in formats {
+            media.add_format(&pt.to_string());
+            for (k, v) in lines {
+                media.add_attribute(k, Some(v));
+            }
+        }
+    }
+
     /// The copy of a description handed to webrtcbin: every audio and video section that is
     /// not rejected is `sendrecv`.
     ///
@@ -352,6 +384,23 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\na=ice-ufrag:uf\r\na=ice-pwd:pw\
         assert!(video.contains("a=ice-ufrag:uf") && video.contains("a=ice-pwd:pw") && video.contains("a=setup:active"), "{text}");
         assert!(video.contains("a=fingerprint:sha-256 AB:CD"), "{text}");
         assert!(d.media_sections()[0].rejected);
+    }
+
+    #[test]
+    fn formats_are_replaced_with_their_lines() {
+        crate::engine::init().unwrap();
+        let mut d = ParsedDescription::parse(OFFER).unwrap();
+        let h264 = d.format_lines(1, 125);
+        assert_eq!(
+            h264,
+            vec![("rtpmap".to_string(), "125 H264/90000".to_string()), ("fmtp".into(), "125 profile-level-id=42e01f;packetization-mode=1".into())]
+        );
+        let rtx = d.format_lines(1, 97);
+        d.replace_formats(1, &[(125, h264), (97, rtx)]);
+        let s = &d.media_sections()[1];
+        assert_eq!(s.formats.iter().map(|f| f.payload_type).collect::<Vec<_>>(), vec![125, 97]);
+        assert_eq!(s.formats[1].fmtp, "apt=125");
+        assert!(!d.to_text().contains("rtpmap:127"));
     }
 
     #[test]

@@ -375,9 +375,12 @@ impl Inner {
             }
             let sender = t.sender();
             let sending = current.sends() && !stopped;
+            // Both sides send the first codec of the answer they can: the answerer lists them
+            // in its preference order, with the offer's payload types.
+            let answer = if local_type == SdpType::Answer { l } else { r };
             let gst_trans = t.state().gst.clone();
             if let Some(g) = gst_trans.filter(|_| sending && sender.inner.chain.lock().unwrap_or_else(|e| e.into_inner()).is_none()) {
-                self.build_send_chain(&session, &sender, &g, mline, r);
+                self.build_send_chain(&session, &sender, &g, mline, answer);
             }
             sender.set_sending(sending);
         }
@@ -453,6 +456,70 @@ impl Inner {
             if dir != section.direction {
                 answer.set_direction(section.index, dir);
             }
+        }
+    }
+
+    /// An answer lists every codec of the offer that the transceiver can use, in the order of
+    /// its codec preferences (else the offer's), each with its retransmission format and
+    /// supported feedback: webrtcbin 1.22 answers with one codec only.
+    pub(super) fn answer_all_codecs(&self, answer: &mut ParsedDescription) {
+        let (offer, transceivers) = {
+            let st = self.lock();
+            (st.jsep.pending_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()), st.transceivers.clone())
+        };
+        let Some(offer) = offer else { return };
+        let offered = offer.media_sections();
+        for section in answer.media_sections() {
+            let (Some(kind), Some(mid), false) = (section.kind(), section.mid.as_deref(), section.rejected) else { continue };
+            let Some(o) = offered.iter().find(|o| o.mid.as_deref() == Some(mid)) else { continue };
+            let Some(t) = transceivers.iter().find(|t| t.mid().as_deref() == Some(mid)) else { continue };
+            let (direction, preferences) = {
+                let st = t.state();
+                (st.direction, st.codec_preferences.clone())
+            };
+            let usable = negotiable_codecs(kind, direction, &preferences);
+            let first_format = |spec: &'static CodecSpec| {
+                o.formats
+                    .iter()
+                    .find(|f| CodecSpec::find(&f.encoding_name, f.clock_rate).is_some_and(|s| std::ptr::eq(s, spec) && s.accepts_fmtp(&f.fmtp)))
+                    .map(|f| f.payload_type)
+            };
+            // One format per codec, in preference order.
+            let chosen: Vec<u8> = if preferences.is_empty() {
+                let mut seen: Vec<&CodecSpec> = Vec::new();
+                o.formats
+                    .iter()
+                    .filter_map(|f| {
+                        let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
+                        let ok = usable.iter().any(|u| std::ptr::eq(*u, spec)) && spec.accepts_fmtp(&f.fmtp) && !seen.iter().any(|s| std::ptr::eq(*s, spec));
+                        ok.then(|| {
+                            seen.push(spec);
+                            f.payload_type
+                        })
+                    })
+                    .collect()
+            } else {
+                usable.iter().filter_map(|spec| first_format(spec)).collect()
+            };
+            if chosen.is_empty() {
+                continue;
+            }
+            let rtx = o.formats.iter().filter(|f| f.encoding_name.eq_ignore_ascii_case("rtx")).filter(|f| {
+                f.fmtp.split(';').filter_map(|p| p.trim().strip_prefix("apt=")).any(|apt| apt.parse::<u8>().is_ok_and(|apt| chosen.contains(&apt)))
+            });
+            let twcc = section.extmaps.iter().any(|(_, uri)| uri == TRANSPORT_CC);
+            let supported = |(k, v): &(String, String)| {
+                k != "rtcp-fb" || {
+                    let fb = v.split_once(' ').map(|(_, fb)| fb.trim()).unwrap_or("");
+                    matches!(fb, "nack" | "nack pli" | "ccm fir") || (fb == "transport-cc" && twcc)
+                }
+            };
+            let mut formats: Vec<(u8, Vec<(String, String)>)> =
+                chosen.iter().map(|pt| (*pt, offer.format_lines(o.index, *pt).into_iter().filter(supported).collect())).collect();
+            if kind == MediaKind::Video {
+                formats.extend(rtx.map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
+            }
+            answer.replace_formats(section.index, &formats);
         }
     }
 

@@ -560,6 +560,7 @@ impl Inner {
         let creds = self.lock().local_ice.clone();
         let mut parsed = ParsedDescription::parse(&self.rewrite_local(msg, creds.as_ref()))?;
         self.answer_directions(&mut parsed);
+        self.answer_all_codecs(&mut parsed);
         Ok(SessionDescription::answer(parsed.to_text()))
     }
 
