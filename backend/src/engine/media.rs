@@ -239,7 +239,15 @@ pub(crate) fn link_receive_chain(pipeline: &gst::Pipeline, pad: &gst::Pad, deliv
     let codec = CodecSpec::find(name, rate).ok_or_else(|| Error::NotSupported(format!("incoming {name}/{rate} is not a codec wkrtc decodes")))?;
     let decoder_name = codec.decoder().ok_or_else(|| Error::NotSupported(format!("no decoder for {}", codec.mime_type())))?;
     let bin = gst::Bin::with_name(&format!("wkrtc-recv-{}", pad.name()));
-    let mut chain = vec![make(codec.depayloader)?];
+    let depay = make(codec.depayloader)?;
+    // After a loss a video decoder can only resume at a key frame: ask the sender for one
+    // (PLI) and drop what cannot be decoded until it comes, as browsers do.
+    for property in ["request-keyframe", "wait-for-keyframe"] {
+        if depay.find_property(property).is_some() {
+            depay.set_property(property, true);
+        }
+    }
+    let mut chain = vec![depay];
     if let Some(parser) = codec.parser {
         chain.push(make(parser)?);
     }
