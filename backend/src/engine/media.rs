@@ -24,6 +24,19 @@ pub(crate) struct EncodingKnobs {
     pub scale_down_by: Option<f64>,
 }
 
+/// What a negotiation settled for one sender.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SendSpec {
+    /// The m-line of the sender's transceiver.
+    pub mline: u32,
+    /// The codec to send.
+    pub codec: &'static CodecSpec,
+    /// Its negotiated payload type.
+    pub payload_type: u8,
+    /// The sender's SSRC (as announced in `a=ssrc`).
+    pub ssrc: u32,
+}
+
 /// One sender's elements inside a peer connection's pipeline.
 pub(crate) struct SendChain {
     pub bin: gst::Bin,
@@ -41,19 +54,17 @@ fn make(factory: &str) -> Result<gst::Element> {
 }
 
 impl SendChain {
-    /// Builds the chain for `codec` with payload type `pt` and links it to the sink pad of
-    /// webrtcbin's transceiver `trans` at `mline`. webrtcbin 1.22 adds that pad itself when a
-    /// negotiation makes the transceiver send; otherwise wkrtc requests `sink_<mline>`.
+    /// Builds the chain for `spec` and links it to the sink pad of webrtcbin's transceiver
+    /// `trans`. webrtcbin 1.22 adds that pad itself when a negotiation makes the transceiver
+    /// send; otherwise wkrtc requests `sink_<mline>`.
     pub fn build(
         pipeline: &gst::Pipeline,
         webrtcbin: &gst::Element,
         trans: &gst_webrtc::WebRTCRTPTransceiver,
-        mline: u32,
-        codec: &'static CodecSpec,
-        pt: u8,
-        ssrc: u32,
+        spec: SendSpec,
         knobs: EncodingKnobs,
     ) -> Result<Self> {
+        let SendSpec { mline, codec, payload_type: pt, ssrc } = spec;
         let encoder_name = codec.encoder().ok_or_else(|| Error::NotSupported(format!("no encoder for {}", codec.mime_type())))?;
         let bin = gst::Bin::with_name(&format!("wkrtc-send-{mline}"));
         let appsrc = gst_app::AppSrc::builder()
@@ -195,7 +206,7 @@ fn configure_encoder(encoder: &gst::Element, name: &str) {
         "vp8enc" | "vp9enc" => {
             // Real-time: no look-ahead, fastest deadline, constant bitrate, error resilient.
             encoder.set_property("deadline", 1i64);
-            encoder.set_property("cpu-used", if name == "vp8enc" { 8i32 } else { 8i32 });
+            encoder.set_property("cpu-used", 8i32);
             encoder.set_property("lag-in-frames", 0i32);
             encoder.set_property_from_str("end-usage", "cbr");
             encoder.set_property("keyframe-max-dist", 3000i32);

@@ -19,7 +19,7 @@ const BYE: u8 = 203;
 pub(crate) fn filter_byes(webrtcbin: &gst::Element) {
     let Some(bin) = webrtcbin.downcast_ref::<gst::Bin>() else { return };
     bin.connect_deep_element_added(|_, _, element| {
-        if !element.factory().is_some_and(|f| f.name() == "dtlssrtpdec") {
+        if element.factory().is_none_or(|f| f.name() != "dtlssrtpdec") {
             return;
         }
         for pad in element.src_pads() {

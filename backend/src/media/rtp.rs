@@ -178,13 +178,14 @@ impl RtpSender {
         let [enc] = params.encodings.as_slice() else {
             return Err(Error::InvalidModification("wkrtc sends one encoding; the number of encodings cannot change".into()));
         };
-        if enc.scale_resolution_down_by.is_some_and(|s| !(s >= 1.0)) {
+        // NaN and infinities are out of range too.
+        if enc.scale_resolution_down_by.is_some_and(|s| !s.is_finite() || s < 1.0) {
             return Err(Error::Range("scaleResolutionDownBy must be at least 1".into()));
         }
         if enc.scale_resolution_down_by.is_some() && self.inner.kind == MediaKind::Audio {
             return Err(Error::Range("scaleResolutionDownBy applies to video only".into()));
         }
-        if enc.max_framerate.is_some_and(|f| !(f > 0.0)) || enc.max_bitrate == Some(0) {
+        if enc.max_framerate.is_some_and(|f| !f.is_finite() || f <= 0.0) || enc.max_bitrate == Some(0) {
             return Err(Error::Range("maxFramerate and maxBitrate must be positive".into()));
         }
         *current = (super::track::uuid(), enc.clone());

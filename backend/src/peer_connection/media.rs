@@ -13,7 +13,7 @@ use std::sync::Arc;
 use gst::prelude::*;
 
 use super::{Event, Inner, PeerConnection, State};
-use crate::engine::media::{discard, link_receive_chain, SendChain};
+use crate::engine::media::{discard, link_receive_chain, SendChain, SendSpec};
 use crate::engine::session::Session;
 use crate::engine::CAT;
 use crate::jsep::{MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType, TRANSPORT_CC};
@@ -403,7 +403,8 @@ impl Inner {
             .build();
         trans.set_property("codec-preferences", &narrowed);
         let (pipeline, webrtcbin) = session.elements();
-        match SendChain::build(pipeline, webrtcbin, trans, mline, codec, pt, sender.ssrc(), sender.knobs()) {
+        let spec = SendSpec { mline, codec, payload_type: pt, ssrc: sender.ssrc() };
+        match SendChain::build(pipeline, webrtcbin, trans, spec, sender.knobs()) {
             Ok(chain) => *sender.inner.chain.lock().unwrap_or_else(|e| e.into_inner()) = Some(chain),
             Err(e) => gst::error!(CAT, "m-line {}: cannot send {}: {}", mline, codec.encoding_name, e),
         }
