@@ -120,6 +120,7 @@ fn bad_clients_do_not_disturb_good_ones() {
         (r#"{"type":"answer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"}"#, "InvalidStateError"),
         (r#"{"type":"candidate","candidate":"candidate:1 1 UDP 1 127.0.0.1 9 typ host","sdpMid":"0"}"#, "InvalidStateError"),
         (r#"{"type":"send","label":"nope"}"#, "NotFoundError"),
+        (r#"{"type":"remove-media","kind":"smell"}"#, "TypeError"),
     ];
     for (text, name) in cases {
         bad.send(Message::text(text)).unwrap();
@@ -131,6 +132,15 @@ fn bad_clients_do_not_disturb_good_ones() {
     assert_eq!(next(&mut bad, "error")["name"], "InvalidAccessError");
     bad.send(Message::binary(vec![0u8, 1, 2])).unwrap();
     assert_eq!(next(&mut bad, "error")["name"], "TypeError");
+
+    // Test-pattern tracks: an oversized request is clamped, a fifth track refused.
+    for _ in 0..2 {
+        send(&mut bad, json!({"type": "add-media", "width": 100000, "height": 100000, "framerate": 1000}));
+    }
+    send(&mut bad, json!({"type": "add-media"}));
+    let refused = next(&mut bad, "error");
+    assert_eq!(refused["name"], "OperationError", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("at most 4"), "{refused}");
 
     // A client that disappears in the middle of an offer.
     let mut vanishing = connect(&server);

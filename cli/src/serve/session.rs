@@ -34,6 +34,8 @@ const IDLE: Duration = Duration::from_millis(250);
 const POLL: Duration = Duration::from_millis(5);
 /// How long a request naming a channel waits for wkrtc to announce it.
 const CHANNEL_WAIT: Duration = Duration::from_secs(2);
+/// Test-pattern tracks one visitor may ask for (each is a source and an encoder).
+const MAX_OWN_TRACKS: usize = 4;
 /// Source channels keep at most this much queued in wkrtc.
 const SEND_HIGH_WATER: u64 = 1024 * 1024;
 
@@ -276,7 +278,12 @@ impl Session {
             "send" => self.start_sending(msg)?,
             "add-media" => {
                 let n = |name: &str, default: u32| msg.get(name).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
-                let pattern = TestPattern { width: n("width", 640), height: n("height", 480), framerate: n("framerate", 30), frequency: 440 };
+                if self.own_tracks.iter().filter(|t| t.ready_state() == wkrtc::media::TrackState::Live).count() >= MAX_OWN_TRACKS {
+                    return Err(wkrtc::Error::Operation(format!("at most {MAX_OWN_TRACKS} test-pattern tracks per visitor")));
+                }
+                // At most 1080p at 30 fps: a page must not make the server encode 8K.
+                let pattern =
+                    TestPattern { width: n("width", 640).min(1920), height: n("height", 480).min(1080), framerate: n("framerate", 30).min(30), frequency: 440 };
                 let want = |k: &str| msg.get(k).and_then(Value::as_bool).unwrap_or(true);
                 // Audio first, as browsers order a camera stream's tracks: the first m-line tags
                 // the BUNDLE group, and a peer that rejects it takes the whole group apart, so
