@@ -4,7 +4,9 @@
 //
 // Threads: every callback runs on a wkrtc thread, never the caller's; events of one peer
 // connection arrive in order on one thread. Hop to your own thread before touching anything
-// else (WebKit: callOnMainThread). Errors carry the W3C exception name (InvalidStateError,
+// else (WebKit: callOnMainThread). A callback already under way when its object is destroyed
+// still completes: capture weak references (WebKit: WeakPtr), not raw pointers to objects that
+// may be gone. Errors carry the W3C exception name (InvalidStateError,
 // OperationError, TypeError, ...) and a message; an empty name means success.
 #pragma once
 
