@@ -328,6 +328,17 @@ impl Browser {
             .env_remove("DBUS_SESSION_BUS_ADDRESS");
         // Its own process group, so that kill() reaches every helper process it forks.
         cmd.process_group(0);
+        // And killed with the test process if that dies without running Drop (a crash):
+        // left behind, a browser keeps a core busy and skews every later measurement.
+        // SAFETY: prctl(2) is async-signal-safe and touches only the child being spawned.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let started = Instant::now();
         let child = match cmd.spawn() {
             Ok(c) => c,
