@@ -39,6 +39,12 @@ mod ffi {
         message: String,
     }
 
+    /// An `RTCSessionDescription`; an empty `sdp_type` means none.
+    struct DescriptionFfi {
+        sdp_type: String,
+        sdp: String,
+    }
+
     /// `RTCDataChannelInit`; -1 means absent.
     struct ChannelInitFfi {
         ordered: bool,
@@ -68,9 +74,25 @@ mod ffi {
         fn connection_state(self: &PeerConnectionHandle) -> String;
         fn local_description(self: &PeerConnectionHandle) -> String;
         fn remote_description(self: &PeerConnectionHandle) -> String;
+        fn current_local_description(self: &PeerConnectionHandle) -> DescriptionFfi;
+        fn pending_local_description(self: &PeerConnectionHandle) -> DescriptionFfi;
+        fn current_remote_description(self: &PeerConnectionHandle) -> DescriptionFfi;
+        fn pending_remote_description(self: &PeerConnectionHandle) -> DescriptionFfi;
+        fn ice_gathering_state(self: &PeerConnectionHandle) -> String;
+        fn ice_connection_state(self: &PeerConnectionHandle) -> String;
+        /// 1 or 0, -1 while unknown (no remote description).
+        fn can_trickle_ice_candidates(self: &PeerConnectionHandle) -> i32;
         fn close(self: &PeerConnectionHandle);
 
         fn label(self: &DataChannelHandle) -> String;
+        fn protocol(self: &DataChannelHandle) -> String;
+        fn ordered(self: &DataChannelHandle) -> bool;
+        fn negotiated(self: &DataChannelHandle) -> bool;
+        /// -1 when absent (also for id until the SCTP transport assigns one).
+        fn id(self: &DataChannelHandle) -> i32;
+        fn max_retransmits(self: &DataChannelHandle) -> i32;
+        fn max_packet_life_time(self: &DataChannelHandle) -> i32;
+        fn set_buffered_amount_low_threshold(self: &DataChannelHandle, bytes: u64);
         fn ready_state(self: &DataChannelHandle) -> String;
         fn buffered_amount(self: &DataChannelHandle) -> u64;
         fn set_sink(self: &DataChannelHandle, sink: UniquePtr<ChannelSink>);
@@ -420,6 +442,43 @@ impl PeerConnectionHandle {
         self.pc.as_ref().and_then(PeerConnection::remote_description).map(|d| d.sdp).unwrap_or_default()
     }
 
+    fn description(&self, pick: impl FnOnce(&PeerConnection) -> Option<SessionDescription>) -> ffi::DescriptionFfi {
+        let d = self.pc.as_ref().and_then(pick);
+        ffi::DescriptionFfi { sdp_type: d.as_ref().map(|d| d.sdp_type.as_str().to_owned()).unwrap_or_default(), sdp: d.map(|d| d.sdp).unwrap_or_default() }
+    }
+
+    fn current_local_description(&self) -> ffi::DescriptionFfi {
+        self.description(PeerConnection::current_local_description)
+    }
+
+    fn pending_local_description(&self) -> ffi::DescriptionFfi {
+        self.description(PeerConnection::pending_local_description)
+    }
+
+    fn current_remote_description(&self) -> ffi::DescriptionFfi {
+        self.description(PeerConnection::current_remote_description)
+    }
+
+    fn pending_remote_description(&self) -> ffi::DescriptionFfi {
+        self.description(PeerConnection::pending_remote_description)
+    }
+
+    fn ice_gathering_state(&self) -> String {
+        self.pc.as_ref().map(|pc| format!("{:?}", pc.ice_gathering_state()).to_lowercase()).unwrap_or_else(|| "new".into())
+    }
+
+    fn ice_connection_state(&self) -> String {
+        self.pc.as_ref().map(|pc| format!("{:?}", pc.ice_connection_state()).to_lowercase()).unwrap_or_else(|| "closed".into())
+    }
+
+    fn can_trickle_ice_candidates(&self) -> i32 {
+        match self.pc.as_ref().and_then(PeerConnection::can_trickle_ice_candidates) {
+            Some(true) => 1,
+            Some(false) => 0,
+            None => -1,
+        }
+    }
+
     fn close(&self) {
         guard(
             "close",
@@ -446,6 +505,36 @@ pub struct DataChannelHandle {
 impl DataChannelHandle {
     fn label(&self) -> String {
         self.dc.as_ref().map(DataChannel::label).unwrap_or_default()
+    }
+
+    fn protocol(&self) -> String {
+        self.dc.as_ref().map(DataChannel::protocol).unwrap_or_default()
+    }
+
+    fn ordered(&self) -> bool {
+        self.dc.as_ref().is_none_or(DataChannel::ordered)
+    }
+
+    fn negotiated(&self) -> bool {
+        self.dc.as_ref().is_some_and(DataChannel::negotiated)
+    }
+
+    fn id(&self) -> i32 {
+        self.dc.as_ref().and_then(DataChannel::id).map_or(-1, i32::from)
+    }
+
+    fn max_retransmits(&self) -> i32 {
+        self.dc.as_ref().and_then(DataChannel::max_retransmits).map_or(-1, i32::from)
+    }
+
+    fn max_packet_life_time(&self) -> i32 {
+        self.dc.as_ref().and_then(DataChannel::max_packet_life_time).map_or(-1, i32::from)
+    }
+
+    fn set_buffered_amount_low_threshold(&self, bytes: u64) {
+        if let Some(d) = &self.dc {
+            d.set_buffered_amount_low_threshold(bytes);
+        }
     }
 
     fn ready_state(&self) -> String {

@@ -111,6 +111,21 @@ void EventSinkImpl::on_track(rust::Box<ffi::TrackHandle> track, rust::Str mid, r
 DataChannel::DataChannel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
 DataChannel::~DataChannel() = default;
 std::string DataChannel::label() const { return std::string(m_impl->handle->label()); }
+std::string DataChannel::protocol() const { return std::string(m_impl->handle->protocol()); }
+bool DataChannel::ordered() const { return m_impl->handle->ordered(); }
+bool DataChannel::negotiated() const { return m_impl->handle->negotiated(); }
+
+static std::optional<std::uint16_t> optionalU16(std::int32_t v)
+{
+    if (v < 0)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(v);
+}
+
+std::optional<std::uint16_t> DataChannel::id() const { return optionalU16(m_impl->handle->id()); }
+std::optional<std::uint16_t> DataChannel::maxRetransmits() const { return optionalU16(m_impl->handle->max_retransmits()); }
+std::optional<std::uint16_t> DataChannel::maxPacketLifeTime() const { return optionalU16(m_impl->handle->max_packet_life_time()); }
+void DataChannel::setBufferedAmountLowThreshold(std::uint64_t bytes) { m_impl->handle->set_buffered_amount_low_threshold(bytes); }
 std::string DataChannel::readyState() const { return std::string(m_impl->handle->ready_state()); }
 std::uint64_t DataChannel::bufferedAmount() const { return m_impl->handle->buffered_amount(); }
 void DataChannel::setCallbacks(DataChannelCallbacks c) { m_impl->handle->set_sink(std::make_unique<ChannelSinkImpl>(std::move(c))); }
@@ -200,6 +215,28 @@ std::string PeerConnection::signalingState() const { return std::string(m_impl->
 std::string PeerConnection::connectionState() const { return std::string(m_impl->handle->connection_state()); }
 std::string PeerConnection::localDescription() const { return std::string(m_impl->handle->local_description()); }
 std::string PeerConnection::remoteDescription() const { return std::string(m_impl->handle->remote_description()); }
+static std::optional<Description> toDescription(const ffi::DescriptionFfi& d)
+{
+    if (d.sdp_type.empty())
+        return std::nullopt;
+    return Description { std::string(d.sdp_type), std::string(d.sdp) };
+}
+
+std::optional<Description> PeerConnection::currentLocalDescription() const { return toDescription(m_impl->handle->current_local_description()); }
+std::optional<Description> PeerConnection::pendingLocalDescription() const { return toDescription(m_impl->handle->pending_local_description()); }
+std::optional<Description> PeerConnection::currentRemoteDescription() const { return toDescription(m_impl->handle->current_remote_description()); }
+std::optional<Description> PeerConnection::pendingRemoteDescription() const { return toDescription(m_impl->handle->pending_remote_description()); }
+std::string PeerConnection::iceGatheringState() const { return std::string(m_impl->handle->ice_gathering_state()); }
+std::string PeerConnection::iceConnectionState() const { return std::string(m_impl->handle->ice_connection_state()); }
+
+std::optional<bool> PeerConnection::canTrickleIceCandidates() const
+{
+    auto value = m_impl->handle->can_trickle_ice_candidates();
+    if (value < 0)
+        return std::nullopt;
+    return value == 1;
+}
+
 void PeerConnection::close() { m_impl->handle->close(); }
 
 } // namespace wkrtc

@@ -185,6 +185,11 @@ int main()
     check(!runVoid([&](wkrtc::DoneCallback f) { b->setLocalDescription(answer.first, answer.second, f); }, "B setLocalDescription"), "B setLocalDescription");
     check(!runVoid([&](wkrtc::DoneCallback f) { a->setRemoteDescription(answer.first, answer.second, f); }, "A setRemoteDescription"), "A setRemoteDescription");
     check(a->signalingState() == "stable" && b->signalingState() == "stable", "both stable");
+    auto current = a->currentLocalDescription();
+    check(current && current->type == "offer" && !a->pendingLocalDescription(), "A's current local description is its offer, none pending");
+    auto remoteAnswer = a->currentRemoteDescription();
+    check(remoteAnswer && remoteAnswer->type == "answer" && remoteAnswer->sdp == answer.second, "A's current remote description is B's answer");
+    check(a->canTrickleIceCandidates() == std::optional<bool>(true), "canTrickleIceCandidates");
     {
         std::lock_guard<std::mutex> l(trickleLock);
         trickleReady = true;
@@ -195,6 +200,11 @@ int main()
 
     check(waitFor([] { return state.connectionA == "connected"; }, "connected"), "A connected");
     check(waitFor([] { return state.channelOpen && state.remoteChannel; }, "channel open"), "channel open on both sides");
+    check(channel->ordered() && !channel->negotiated() && !channel->maxRetransmits(), "channel options");
+    {
+        std::lock_guard<std::mutex> l(state.lock);
+        check(channel->id() && state.remoteChannel->id() == channel->id() && state.remoteChannel->label() == "chat", "both ends agree on the channel's id and label");
+    }
     check(!channel->send("hello from C++"), "send text");
     check(waitFor([] { return !state.textAtB.empty(); }, "text at B") && state.textAtB.front() == "hello from C++", "B received the text");
     check(waitFor([] { return !state.binaryAtA.empty(); }, "binary at A")

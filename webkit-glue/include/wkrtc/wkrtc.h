@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,14 @@ class DataChannel {
 public:
     ~DataChannel();
     std::string label() const;
+    std::string protocol() const;
+    bool ordered() const;
+    bool negotiated() const;
+    // Unset until the SCTP transport assigns one (in-band channels).
+    std::optional<std::uint16_t> id() const;
+    std::optional<std::uint16_t> maxRetransmits() const;
+    std::optional<std::uint16_t> maxPacketLifeTime() const;
+    void setBufferedAmountLowThreshold(std::uint64_t);
     std::string readyState() const;
     std::uint64_t bufferedAmount() const;
     // Events from now on (an already open channel reports onOpen first).
@@ -116,6 +125,11 @@ struct PeerConnectionCallbacks {
     std::function<void(std::unique_ptr<Track>, std::string mid, std::string streamId)> onTrack;
 };
 
+struct Description {
+    std::string type; // "offer", "answer", "pranswer"
+    std::string sdp;
+};
+
 using DescriptionCallback = std::function<void(std::string type, std::string sdp, Error)>;
 using DoneCallback = std::function<void(Error)>;
 
@@ -140,6 +154,14 @@ public:
     std::string connectionState() const;
     std::string localDescription() const;
     std::string remoteDescription() const;
+    std::optional<Description> currentLocalDescription() const;
+    std::optional<Description> pendingLocalDescription() const;
+    std::optional<Description> currentRemoteDescription() const;
+    std::optional<Description> pendingRemoteDescription() const;
+    std::string iceGatheringState() const;
+    std::string iceConnectionState() const;
+    // Unknown until a remote description is set.
+    std::optional<bool> canTrickleIceCandidates() const;
     void close();
 
     struct Impl;
