@@ -96,6 +96,16 @@ pub struct RtpFormat {
     pub fmtp: String,
 }
 
+impl RtpFormat {
+    /// The codec of this format, when wkrtc knows it and accepts its parameters.
+    pub fn codec(&self) -> Option<&'static CodecSpec> {
+        CodecSpec::find(&self.encoding_name, self.clock_rate).filter(|spec| spec.accepts_fmtp(&self.fmtp))
+    }
+}
+
+/// A payload type with its `rtpmap`, `fmtp` and `rtcp-fb` lines, as (key, value) pairs.
+pub type FormatLines = (u8, Vec<(String, String)>);
+
 /// What one m-line negotiates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaSection {
@@ -123,13 +133,22 @@ impl MediaSection {
         MediaKind::parse(&self.media).ok()
     }
 
-    /// The first format wkrtc can send, in this section's order: the codec a sender uses
-    /// when this section is the remote description's (the peer lists what it receives).
+    /// The codecs of this section that `keep` accepts, each with the payload type of its
+    /// first format, in the section's order.
+    pub fn codec_formats(&self, keep: impl Fn(&'static CodecSpec) -> bool) -> Vec<(&'static CodecSpec, u8)> {
+        let mut out: Vec<(&'static CodecSpec, u8)> = Vec::new();
+        for f in &self.formats {
+            let Some(spec) = f.codec().filter(|s| keep(s)) else { continue };
+            if !out.iter().any(|(s, _)| std::ptr::eq(*s, spec)) {
+                out.push((spec, f.payload_type));
+            }
+        }
+        out
+    }
+
+    /// The first codec wkrtc can send, in this section's order, with its payload type.
     pub fn send_codec(&self) -> Option<(&'static CodecSpec, u8)> {
-        self.formats.iter().find_map(|f| {
-            let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
-            (spec.kind.as_str() == self.media && spec.accepts_fmtp(&f.fmtp) && spec.can_send()).then_some((spec, f.payload_type))
-        })
+        self.codec_formats(|spec| spec.kind.as_str() == self.media && spec.can_send()).first().copied()
     }
 }
 
@@ -218,7 +237,7 @@ impl ParsedDescription {
 
     /// Replaces the payload types of m-line `index` and their `rtpmap`, `fmtp` and `rtcp-fb`
     /// lines with `formats` (each a payload type and its lines, see [`Self::format_lines`]).
-    pub fn replace_formats(&mut self, index: usize, formats: &[(u8, Vec<(String, String)>)]) {
+    pub fn replace_formats(&mut self, index: usize, formats: &[FormatLines]) {
         let Some(media) = u32::try_from(index).ok().and_then(|i| self.message_mut().media_mut(i)) else { return };
         while media.formats_len() > 0 {
             if media.remove_format(0).is_err() {

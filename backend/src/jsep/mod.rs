@@ -14,7 +14,7 @@ mod signaling;
 
 pub use candidate::{CandidateRoute, IceCandidate};
 pub use fingerprint::{pem_certificate_der, Fingerprint, HashAlgorithm};
-pub use media::{MediaSection, RtpFormat, RtpTransceiverDirection, TRANSPORT_CC};
+pub use media::{FormatLines, MediaSection, RtpFormat, RtpTransceiverDirection, TRANSPORT_CC};
 pub use sdp::{ParsedDescription, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE};
 pub use signaling::{Jsep, Side, SignalingState};
 

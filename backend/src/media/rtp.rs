@@ -507,7 +507,7 @@ pub(crate) fn negotiable_codecs(kind: MediaKind, direction: RtpTransceiverDirect
 pub(crate) fn preference_caps(codecs: &[(&'static CodecSpec, Option<u8>)], ssrc: Option<u32>) -> gst::Caps {
     let mut caps = gst::Caps::new_empty();
     {
-        let caps = caps.get_mut().expect("new caps are writable");
+        let caps = caps.make_mut();
         for (c, pt) in codecs {
             let mut s = gst::Structure::builder("application/x-rtp")
                 .field("media", c.kind.as_str())

@@ -16,7 +16,7 @@ use super::{Event, Inner, PeerConnection, State};
 use crate::engine::media::{discard, link_receive_chain, SendChain, SendSpec};
 use crate::engine::session::Session;
 use crate::engine::CAT;
-use crate::jsep::{MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType, TRANSPORT_CC};
+use crate::jsep::{FormatLines, MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType, TRANSPORT_CC};
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::media::rtp::{negotiable_codecs, preference_caps, to_gst, RtpEncodingParameters, RtpSender, RtpTransceiver};
 use crate::media::MediaStreamTrack;
@@ -199,8 +199,6 @@ impl Inner {
     pub(super) fn prepare_codecs(&self, for_offer: bool) {
         let (transceivers, remote, offer) = {
             let st = self.lock();
-            let sections =
-                |d: Option<&crate::SessionDescription>| d.and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections()).unwrap_or_default();
             (st.transceivers.clone(), sections(st.jsep.current_remote_description()), sections(st.jsep.pending_remote_description()))
         };
         for t in transceivers {
@@ -342,10 +340,8 @@ impl Inner {
     pub(super) fn sync_media(&self) {
         let (session, transceivers, local, remote) = {
             let st = self.lock();
-            let parse = |d: Option<&crate::SessionDescription>| {
-                d.map(|d| (d.sdp_type, ParsedDescription::parse(&d.sdp).map(|p| p.media_sections()).unwrap_or_default()))
-            };
-            (st.session.clone(), st.transceivers.clone(), parse(st.jsep.current_local_description()), parse(st.jsep.current_remote_description()))
+            let typed = |d: Option<&crate::SessionDescription>| d.map(|d| (d.sdp_type, sections(Some(d))));
+            (st.session.clone(), st.transceivers.clone(), typed(st.jsep.current_local_description()), typed(st.jsep.current_remote_description()))
         };
         let (Some(session), Some((local_type, local)), Some((_, remote))) = (session, local, remote) else { return };
         for t in transceivers {
@@ -439,31 +435,13 @@ impl Inner {
         }
     }
 
-    /// The directions of an answer, from each transceiver's direction and the remote
-    /// offer's (webrtcbin answered the copy of the offer wkrtc gave it, whose media sections
-    /// are all sendrecv).
-    pub(super) fn answer_directions(&self, answer: &mut ParsedDescription) {
-        let (offer, transceivers) = {
-            let st = self.lock();
-            (st.jsep.pending_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()), st.transceivers.clone())
-        };
-        let Some(offer) = offer else { return };
-        let offered = offer.media_sections();
-        for section in answer.media_sections() {
-            let (Some(mid), false) = (section.mid.as_deref(), section.rejected) else { continue };
-            let Some(o) = offered.iter().find(|o| o.mid.as_deref() == Some(mid)) else { continue };
-            let Some(t) = transceivers.iter().find(|t| t.mid().as_deref() == Some(mid)) else { continue };
-            let dir = if t.stopped() { RtpTransceiverDirection::Inactive } else { t.direction().answer_to(o.direction) };
-            if dir != section.direction {
-                answer.set_direction(section.index, dir);
-            }
-        }
-    }
-
-    /// An answer lists every codec of the offer that the transceiver can use, in the order of
-    /// its codec preferences (else the offer's), each with its retransmission format and
-    /// supported feedback: webrtcbin 1.22 answers with one codec only.
-    pub(super) fn answer_all_codecs(&self, answer: &mut ParsedDescription) {
+    /// wkrtc's answer from webrtcbin's, section by section, against the remote offer:
+    /// - directions from each transceiver's direction and the offer's (webrtcbin answered the
+    ///   copy of the offer wkrtc gave it, whose media sections are all sendrecv);
+    /// - every codec of the offer the transceiver can use, in the order of its codec
+    ///   preferences (else the offer's), each with its retransmission format and supported
+    ///   feedback (webrtcbin 1.22 answers with one codec only).
+    pub(super) fn rewrite_answer_media(&self, answer: &mut ParsedDescription) {
         let (offer, transceivers) = {
             let st = self.lock();
             (st.jsep.pending_remote_description().and_then(|d| ParsedDescription::parse(&d.sdp).ok()), st.transceivers.clone())
@@ -474,56 +452,15 @@ impl Inner {
             let (Some(kind), Some(mid), false) = (section.kind(), section.mid.as_deref(), section.rejected) else { continue };
             let Some(o) = offered.iter().find(|o| o.mid.as_deref() == Some(mid)) else { continue };
             let Some(t) = transceivers.iter().find(|t| t.mid().as_deref() == Some(mid)) else { continue };
-            let (direction, preferences) = {
-                let st = t.state();
-                (st.direction, st.codec_preferences.clone())
-            };
-            let usable = negotiable_codecs(kind, direction, &preferences);
-            let first_format = |spec: &'static CodecSpec| {
-                o.formats
-                    .iter()
-                    .find(|f| CodecSpec::find(&f.encoding_name, f.clock_rate).is_some_and(|s| std::ptr::eq(s, spec) && s.accepts_fmtp(&f.fmtp)))
-                    .map(|f| f.payload_type)
-            };
-            // One format per codec, in preference order.
-            let chosen: Vec<u8> = if preferences.is_empty() {
-                let mut seen: Vec<&CodecSpec> = Vec::new();
-                o.formats
-                    .iter()
-                    .filter_map(|f| {
-                        let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
-                        let ok = usable.iter().any(|u| std::ptr::eq(*u, spec)) && spec.accepts_fmtp(&f.fmtp) && !seen.iter().any(|s| std::ptr::eq(*s, spec));
-                        ok.then(|| {
-                            seen.push(spec);
-                            f.payload_type
-                        })
-                    })
-                    .collect()
-            } else {
-                usable.iter().filter_map(|spec| first_format(spec)).collect()
-            };
-            if chosen.is_empty() {
-                continue;
+            let dir = if t.stopped() { RtpTransceiverDirection::Inactive } else { t.direction().answer_to(o.direction) };
+            if dir != section.direction {
+                answer.set_direction(section.index, dir);
             }
-            let rtx = o.formats.iter().filter(|f| f.encoding_name.eq_ignore_ascii_case("rtx")).filter(|f| {
-                f.fmtp.split(';').filter_map(|p| p.trim().strip_prefix("apt=")).any(|apt| apt.parse::<u8>().is_ok_and(|apt| chosen.contains(&apt)))
-            });
-            let twcc = section.extmaps.iter().any(|(_, uri)| uri == TRANSPORT_CC);
-            let supported = |(k, v): &(String, String)| {
-                k != "rtcp-fb" || {
-                    let fb = v.split_once(' ').map(|(_, fb)| fb.trim()).unwrap_or("");
-                    matches!(fb, "nack" | "nack pli" | "ccm fir") || (fb == "transport-cc" && twcc)
-                }
-            };
-            let mut formats: Vec<(u8, Vec<(String, String)>)> =
-                chosen.iter().map(|pt| (*pt, offer.format_lines(o.index, *pt).into_iter().filter(supported).collect())).collect();
-            if kind == MediaKind::Video {
-                formats.extend(rtx.map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
+            if let Some(formats) = answer_formats(kind, &section, o, &offer, t) {
+                answer.replace_formats(section.index, &formats);
             }
-            answer.replace_formats(section.index, &formats);
         }
     }
-
     /// Writes `a=msid` for each section a local sender sends on (found by its SSRC, which
     /// wkrtc puts in webrtcbin's caps).
     pub(super) fn rewrite_msid(&self, parsed: &mut ParsedDescription) {
@@ -542,8 +479,6 @@ impl Inner {
         if st.transceivers.is_empty() {
             return false;
         }
-        let sections =
-            |d: Option<&crate::SessionDescription>| d.and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections()).unwrap_or_default();
         let local_type = st.jsep.current_local_description().map(|d| d.sdp_type);
         let local = sections(st.jsep.current_local_description());
         let remote = sections(st.jsep.current_remote_description());
@@ -593,6 +528,50 @@ impl Inner {
     }
 }
 
+/// The formats (payload types with their `rtpmap`, `fmtp` and `rtcp-fb` lines) of answer
+/// section `section` for transceiver `t`, taken from the offer's section `o`: see
+/// `Inner::rewrite_answer_media`. `None` when no offered codec fits.
+fn answer_formats(kind: MediaKind, section: &MediaSection, o: &MediaSection, offer: &ParsedDescription, t: &RtpTransceiver) -> Option<Vec<FormatLines>> {
+    let (direction, preferences) = {
+        let st = t.state();
+        (st.direction, st.codec_preferences.clone())
+    };
+    let usable = negotiable_codecs(kind, direction, &preferences);
+    let offered = o.codec_formats(|spec| usable.iter().any(|u| std::ptr::eq(*u, spec)));
+    // One format per codec, in the preferences' order, else the offer's.
+    let chosen: Vec<u8> = if preferences.is_empty() {
+        offered.iter().map(|(_, pt)| *pt).collect()
+    } else {
+        usable.iter().filter_map(|spec| offered.iter().find(|(s, _)| std::ptr::eq(*s, *spec)).map(|(_, pt)| *pt)).collect()
+    };
+    if chosen.is_empty() {
+        return None;
+    }
+    let rtx = o
+        .formats
+        .iter()
+        .filter(|f| f.encoding_name.eq_ignore_ascii_case("rtx"))
+        .filter(|f| f.fmtp.split(';').filter_map(|p| p.trim().strip_prefix("apt=")).any(|apt| apt.parse::<u8>().is_ok_and(|apt| chosen.contains(&apt))));
+    let twcc = section.extmaps.iter().any(|(_, uri)| uri == TRANSPORT_CC);
+    let supported = |(k, v): &(String, String)| {
+        k != "rtcp-fb" || {
+            let fb = v.split_once(' ').map(|(_, fb)| fb.trim()).unwrap_or("");
+            matches!(fb, "nack" | "nack pli" | "ccm fir") || (fb == "transport-cc" && twcc)
+        }
+    };
+    let mut formats: Vec<FormatLines> = chosen.iter().map(|pt| (*pt, offer.format_lines(o.index, *pt).into_iter().filter(supported).collect())).collect();
+    if kind == MediaKind::Video {
+        formats.extend(rtx.map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
+    }
+    Some(formats)
+}
+
+/// The media sections of a description wkrtc holds (`jsep` only holds descriptions that
+/// parsed); none without one.
+fn sections(d: Option<&crate::SessionDescription>) -> Vec<MediaSection> {
+    d.and_then(|d| ParsedDescription::parse(&d.sdp).ok()).map(|p| p.media_sections()).unwrap_or_default()
+}
+
 /// webrtcbin codec preferences for `t`: for an offer with payload types (those of the
 /// `negotiated` section when there is one), for an answer without.
 fn codec_caps(t: &RtpTransceiver, for_offer: bool, negotiated: Option<&MediaSection>) -> gst::Caps {
@@ -606,19 +585,8 @@ fn codec_caps(t: &RtpTransceiver, for_offer: bool, negotiated: Option<&MediaSect
         (true, None) => codecs.iter().map(|c| (*c, Some(c.payload_type))).collect(),
         (true, Some(section)) => {
             // Re-offer what was negotiated, with its payload types.
-            let kept: Vec<_> = section
-                .formats
-                .iter()
-                .filter_map(|f| {
-                    let spec = CodecSpec::find(&f.encoding_name, f.clock_rate)?;
-                    (codecs.iter().any(|c| std::ptr::eq(*c, spec)) && spec.accepts_fmtp(&f.fmtp)).then_some((spec, Some(f.payload_type)))
-                })
-                .fold(Vec::new(), |mut acc, (s, pt)| {
-                    if !acc.iter().any(|(x, _): &(&CodecSpec, Option<u8>)| std::ptr::eq(*x, s)) {
-                        acc.push((s, pt));
-                    }
-                    acc
-                });
+            let kept: Vec<_> =
+                section.codec_formats(|spec| codecs.iter().any(|c| std::ptr::eq(*c, spec))).into_iter().map(|(spec, pt)| (spec, Some(pt))).collect();
             if kept.is_empty() {
                 codecs.iter().map(|c| (*c, Some(c.payload_type))).collect()
             } else {

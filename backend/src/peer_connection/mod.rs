@@ -550,7 +550,7 @@ impl Inner {
                 st.local_ice.clone()
             }
         };
-        Ok(SessionDescription::offer(self.rewrite_local(msg, creds.as_ref())))
+        Ok(SessionDescription::offer(self.rewrite_local(msg, creds.as_ref()).to_text()))
     }
 
     async fn create_answer(self: &Arc<Self>) -> Result<SessionDescription> {
@@ -558,21 +558,20 @@ impl Inner {
         self.prepare_codecs(false);
         let msg = engine::bounded("create-answer", OPERATION_TIMEOUT, session.create_answer()).await?;
         let creds = self.lock().local_ice.clone();
-        let mut parsed = ParsedDescription::parse(&self.rewrite_local(msg, creds.as_ref()))?;
-        self.answer_directions(&mut parsed);
-        self.answer_all_codecs(&mut parsed);
+        let mut parsed = self.rewrite_local(msg, creds.as_ref());
+        self.rewrite_answer_media(&mut parsed);
         Ok(SessionDescription::answer(parsed.to_text()))
     }
 
     /// The rewrites every local description gets.
-    fn rewrite_local(&self, msg: gst_sdp::SDPMessage, creds: Option<&IceCredentials>) -> String {
+    fn rewrite_local(&self, msg: gst_sdp::SDPMessage, creds: Option<&IceCredentials>) -> ParsedDescription {
         let mut parsed = ParsedDescription::from_message(msg);
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
         if let Some(c) = creds {
             parsed.set_ice_credentials(&c.ufrag, &c.pwd);
         }
         self.rewrite_msid(&mut parsed);
-        parsed.to_text()
+        parsed
     }
 
     /// The local credentials in force: the restart's, or those of the current description.
