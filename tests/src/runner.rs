@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use wkrtc_cli::serve::Server;
+use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
 
 use crate::browser::{Browser, Kind, Options};
 
@@ -73,6 +73,48 @@ impl Tally {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An HTML page for `wkrtc serve` to serve at `path`.
+pub fn html_page(path: &str, body: &str) -> Page {
+    Page { path: path.into(), content_type: "text/html; charset=utf-8".into(), body: body.as_bytes().to_vec() }
+}
+
+/// Starts `wkrtc serve` with `pages`, its peers gathering on loopback and on the test
+/// namespace's own address: Firefox pairs with no loopback candidate.
+pub fn serve(pages: Vec<Page>) -> Result<Server> {
+    let options = ServeOptions {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        settings: wkrtc::Settings {
+            local_addresses: vec![[127, 0, 0, 1].into(), crate::netns::DUMMY_ADDR.parse().context("the namespace address")?],
+            ..wkrtc::Settings::loopback()
+        },
+        pages,
+        ..ServeOptions::default()
+    };
+    Server::start(options)
+}
+
+/// The browsers `WKRTC_INTEROP_BROWSERS` names (default: Chromium and Firefox); an unknown
+/// name comes back as `Err(name)`.
+pub fn browsers() -> Vec<std::result::Result<Kind, String>> {
+    let names = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
+    names
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| match n {
+            "chromium" => Ok(Kind::Chromium),
+            "firefox" => Ok(Kind::Firefox),
+            other => Err(other.to_owned()),
+        })
+        .collect()
+}
+
+/// True when `WKRTC_INTEROP_SCENARIOS` is unset or names `scenario`.
+pub fn wanted(scenario: &str) -> bool {
+    let only = std::env::var("WKRTC_INTEROP_SCENARIOS").unwrap_or_default();
+    only.is_empty() || only.split(',').any(|o| o == scenario)
 }
 
 /// Opens `url` in a fresh `kind` started with `options` and collects the server's reports

@@ -14,13 +14,11 @@
 //! `WKRTC_INTEROP_SCENARIOS=sessions,large` only those scenarios.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
-use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
 use wkrtc_interop::browser::{Kind, Options};
 use wkrtc_interop::runner::run_page;
 use wkrtc_interop::runner::{self, num, Tally};
@@ -41,33 +39,21 @@ fn main() -> ExitCode {
         tally.fail("network namespace", &format!("{e:#}"));
         return tally.finish();
     }
-    let html = |path: &str, body: &str| Page { path: path.into(), content_type: "text/html; charset=utf-8".into(), body: body.as_bytes().to_vec() };
-    let options = ServeOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        // Loopback, and the namespace's own address: Firefox pairs with no loopback candidate.
-        settings: wkrtc::Settings {
-            local_addresses: vec![[127, 0, 0, 1].into(), netns::DUMMY_ADDR.parse().expect("a literal address")],
-            ..wkrtc::Settings::loopback()
-        },
-        pages: vec![html("/test/interop.html", pages::INTEROP), html("/test/local_pair.html", pages::LOCAL_PAIR)],
-        ..ServeOptions::default()
-    };
-    let server = match Server::start(options) {
-        Ok(s) => s,
-        Err(e) => {
-            tally.fail("wkrtc serve", &format!("{e:#}"));
-            return tally.finish();
-        }
-    };
-    let browsers = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
-    let only = std::env::var("WKRTC_INTEROP_SCENARIOS").unwrap_or_default();
-    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| only.is_empty() || only.split(',').any(|o| o == *s)).collect();
+    let server =
+        match runner::serve(vec![runner::html_page("/test/interop.html", pages::INTEROP), runner::html_page("/test/local_pair.html", pages::LOCAL_PAIR)]) {
+            Ok(s) => s,
+            Err(e) => {
+                tally.fail("wkrtc serve", &format!("{e:#}"));
+                return tally.finish();
+            }
+        };
+    let browsers = runner::browsers();
+    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| runner::wanted(s)).collect();
     let mut figures: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
-    for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let kind = match name {
-            "chromium" => Kind::Chromium,
-            "firefox" => Kind::Firefox,
-            other => {
+    for browser in &browsers {
+        let kind = match browser {
+            Ok(kind) => *kind,
+            Err(other) => {
                 tally.fail(other, "unknown browser in WKRTC_INTEROP_BROWSERS");
                 continue;
             }
@@ -95,7 +81,7 @@ fn main() -> ExitCode {
             Ok(())
         });
     }
-    if browsers.contains("chromium") {
+    if browsers.contains(&Ok(Kind::Chromium)) {
         let url = format!("http://{}/test/local_pair.html", server.addr());
         let anchor = run_page(&server, Kind::Chromium, &url, &Options::default(), RUN_TIMEOUT, |r| r["kind"] == "local_pair");
         tally.check("chromium-to-chromium anchor", || {

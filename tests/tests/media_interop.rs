@@ -14,13 +14,11 @@
 //! the run, as for the data-channel interop test.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
-use wkrtc_cli::serve::{Options as ServeOptions, Page, Server};
 use wkrtc_interop::browser::{Kind, Options};
 use wkrtc_interop::runner::{self, num, run_page, run_page_with, Tally};
 use wkrtc_interop::{netns, pages};
@@ -39,16 +37,7 @@ fn main() -> ExitCode {
         tally.fail("network namespace", &format!("{e:#}"));
         return tally.finish();
     }
-    let options = ServeOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        settings: wkrtc::Settings {
-            local_addresses: vec![[127, 0, 0, 1].into(), netns::DUMMY_ADDR.parse().expect("a literal address")],
-            ..wkrtc::Settings::loopback()
-        },
-        pages: vec![Page { path: "/test/media.html".into(), content_type: "text/html; charset=utf-8".into(), body: pages::MEDIA.as_bytes().to_vec() }],
-        ..ServeOptions::default()
-    };
-    let server = match Server::start(options) {
+    let server = match runner::serve(vec![runner::html_page("/test/media.html", pages::MEDIA)]) {
         Ok(s) => s,
         Err(e) => {
             tally.fail("wkrtc serve", &format!("{e:#}"));
@@ -56,15 +45,13 @@ fn main() -> ExitCode {
         }
     };
     let browser_options = Options { fake_media: true, ..Options::default() };
-    let browsers = std::env::var("WKRTC_INTEROP_BROWSERS").unwrap_or_else(|_| "chromium,firefox".into());
-    let only = std::env::var("WKRTC_INTEROP_SCENARIOS").unwrap_or_default();
-    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| only.is_empty() || only.split(',').any(|o| o == *s)).collect();
+    let browsers = runner::browsers();
+    let scenarios: Vec<&str> = SCENARIOS.iter().copied().filter(|s| runner::wanted(s)).collect();
     let mut figures: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
-    for name in browsers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let kind = match name {
-            "chromium" => Kind::Chromium,
-            "firefox" => Kind::Firefox,
-            other => {
+    for browser in &browsers {
+        let kind = match browser {
+            Ok(kind) => *kind,
+            Err(other) => {
                 tally.fail(other, "unknown browser in WKRTC_INTEROP_BROWSERS");
                 continue;
             }
@@ -83,7 +70,7 @@ fn main() -> ExitCode {
             tally.check(&format!("{kind} {scenario}"), || check(kind, scenario, report, f));
         }
         // The page people open, with its media buttons pressed: both videos must play.
-        if only.is_empty() || only.split(',').any(|o| o == "serve-page") {
+        if runner::wanted("serve-page") {
             let url = format!("http://{}/?media=auto", server.addr());
             let page = run_page(&server, kind, &url, &browser_options, RUN_TIMEOUT, |r| r["kind"] == "serve-page-media");
             tally.check(&format!("{kind} serve page media"), || {
@@ -93,7 +80,7 @@ fn main() -> ExitCode {
             });
         }
     }
-    if browsers.contains("chromium") {
+    if browsers.contains(&Ok(Kind::Chromium)) {
         let url = format!("http://{}/test/media.html?scenarios=anchor-pair", server.addr());
         let anchor = run_page(&server, Kind::Chromium, &url, &browser_options, RUN_TIMEOUT, |r| r["scenario"] == "done");
         tally.check("chromium-to-chromium first-frame anchor", || {
@@ -106,7 +93,7 @@ fn main() -> ExitCode {
     }
     // CPU of a 640x480@30 VP8 call, sending and receiving: two wkrtc peers in this process,
     // then two Chromium peer connections in one page, each for 20 s.
-    if browsers.contains("chromium") && (only.is_empty() || only.split(',').any(|o| o == "cpu")) {
+    if browsers.contains(&Ok(Kind::Chromium)) && runner::wanted("cpu") {
         let pattern = wkrtc::TestPattern { width: 640, height: 480, framerate: 30, frequency: 440 };
         tally.check("wkrtc pair CPU", || {
             let m = wkrtc_cli::media_bench::wkrtc_pair(pattern, Duration::from_secs(20))?;

@@ -154,8 +154,36 @@
     return seq;
   }
 
+  // Posts a result to the server (`POST /report`), with the browser's user agent.
+  function report(body) {
+    return fetch("/report", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(Object.assign({ userAgent: navigator.userAgent }, body)) });
+  }
+
+  // Runs the page's `?scenarios=a,b,c` from `scenarios` (name -> async function returning
+  // figures) in order, each bounded, reporting {kind: "scenario", scenario, ok, error?, ms,
+  // ...figures}, then {scenario: "done"}.
+  async function runScenarios(scenarios, log) {
+    const list = (new URLSearchParams(location.search).get("scenarios") || "").split(",").filter(Boolean);
+    const done = (body) => report(Object.assign({ kind: "scenario" }, body));
+    for (const name of list) {
+      log(`${name}...`);
+      const t0 = performance.now();
+      try {
+        if (!scenarios[name]) throw new Error(`no scenario '${name}'`);
+        const figures = await withTimeout(scenarios[name](), 120000, name);
+        await done(Object.assign({ scenario: name, ok: true, ms: performance.now() - t0 }, figures));
+        log(`${name}: ok`);
+      } catch (e) {
+        await done({ scenario: name, ok: false, error: `${e.name}: ${e.message}` });
+        log(`${name}: ${e.message}`);
+      }
+    }
+    await done({ scenario: "done", ok: true });
+  }
+
   function median(xs) { const s = xs.slice().sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; }
   function percentile(xs, p) { const s = xs.slice().sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN; }
 
-  window.Wkrtc = { Session, makeMessage, checkMessage, withTimeout, waitEvent, waitOpen, sendPattern, sendFor, median, percentile, TIMEOUT_MS };
+  window.Wkrtc = { Session, makeMessage, checkMessage, withTimeout, waitEvent, waitOpen, sendPattern, sendFor, median, percentile, report, runScenarios, TIMEOUT_MS };
 })();
