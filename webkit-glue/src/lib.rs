@@ -55,6 +55,14 @@ mod ffi {
         id: i32,
     }
 
+    /// `RTCRtpCodecCapability`; `channels` 0 means absent.
+    struct CodecCapabilityFfi {
+        mime_type: String,
+        clock_rate: u32,
+        channels: u32,
+        sdp_fmtp_line: String,
+    }
+
     extern "Rust" {
         type PeerConnectionHandle;
         type DataChannelHandle;
@@ -99,6 +107,12 @@ mod ffi {
         fn send_text(self: &DataChannelHandle, text: &str) -> ErrorFfi;
         fn send_binary(self: &DataChannelHandle, data: &[u8]) -> ErrorFfi;
         fn close(self: &DataChannelHandle);
+
+        /// `RTCRtpSender.getCapabilities(kind)` (`sending`) or `RTCRtpReceiver.getCapabilities(kind)`;
+        /// `known` is false for a kind other than "audio" and "video".
+        fn codec_capabilities(kind: &str, sending: bool, known: &mut bool) -> Vec<CodecCapabilityFfi>;
+        /// The RTP header extensions wkrtc negotiates, by URI.
+        fn header_extension_capabilities(kind: &str) -> Vec<String>;
 
         fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle>;
         fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle>;
@@ -145,7 +159,7 @@ mod ffi {
     }
 }
 
-use ffi::{ChannelInitFfi, ChannelSink, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, VoidCallback};
+use ffi::{ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, VoidCallback};
 
 // SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
 // const-only; wkrtc calls each object from one thread at a time.
@@ -627,6 +641,34 @@ pub struct TrackHandle {
 
 fn kind_of(kind: &str) -> wkrtc::Result<MediaKind> {
     MediaKind::parse(kind)
+}
+
+fn codec_capabilities(kind: &str, sending: bool, known: &mut bool) -> Vec<CodecCapabilityFfi> {
+    guard(
+        "codec_capabilities",
+        || {
+            let Ok(kind) = kind_of(kind) else {
+                *known = false;
+                return Vec::new();
+            };
+            *known = true;
+            let codecs = if sending { wkrtc::media::sender_capabilities(kind) } else { wkrtc::media::receiver_capabilities(kind) };
+            codecs
+                .into_iter()
+                .map(|c| CodecCapabilityFfi {
+                    mime_type: c.mime_type,
+                    clock_rate: c.clock_rate,
+                    channels: c.channels.unwrap_or(0),
+                    sdp_fmtp_line: c.sdp_fmtp_line.unwrap_or_default(),
+                })
+                .collect()
+        },
+        Vec::new,
+    )
+}
+
+fn header_extension_capabilities(kind: &str) -> Vec<String> {
+    guard("header_extension_capabilities", || kind_of(kind).map(|_| vec![wkrtc::jsep::TRANSPORT_CC.to_owned()]).unwrap_or_default(), Vec::new)
 }
 
 fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle> {

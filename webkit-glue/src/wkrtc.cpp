@@ -136,6 +136,23 @@ void DataChannel::close() { m_impl->handle->close(); }
 Track::Track(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
 Track::~Track() = default;
 
+static std::optional<Capabilities> capabilities(std::string_view kind, bool sending)
+{
+    bool known = false;
+    auto codecs = ffi::codec_capabilities(rstr(kind), sending, known);
+    if (!known)
+        return std::nullopt;
+    Capabilities result;
+    for (auto& c : codecs)
+        result.codecs.push_back(CodecCapability { std::string(c.mime_type), c.clock_rate, c.channels, std::string(c.sdp_fmtp_line) });
+    for (auto& uri : ffi::header_extension_capabilities(rstr(kind)))
+        result.headerExtensions.emplace_back(uri);
+    return result;
+}
+
+std::optional<Capabilities> senderCapabilities(std::string_view kind) { return capabilities(kind, true); }
+std::optional<Capabilities> receiverCapabilities(std::string_view kind) { return capabilities(kind, false); }
+
 std::unique_ptr<Track> Track::testPattern(std::string_view kind, unsigned width, unsigned height, Error& error)
 {
     ffi::ErrorFfi e;

@@ -224,6 +224,27 @@ int main()
     a->createDataChannel("x", negotiatedWithoutId, error);
     check(error.name == "TypeError", "negotiated without id is a TypeError");
 
+    // Capabilities, as WebCore's WebRTCProvider reports them.
+    auto hasCodec = [](const std::optional<wkrtc::Capabilities>& caps, const char* mime) {
+        if (!caps)
+            return false;
+        for (auto& c : caps->codecs) {
+            if (c.mimeType == mime)
+                return true;
+        }
+        return false;
+    };
+    auto videoSend = wkrtc::senderCapabilities("video");
+    auto audioReceive = wkrtc::receiverCapabilities("audio");
+    check(hasCodec(videoSend, "video/VP8") && hasCodec(videoSend, "video/rtx"), "sender capabilities: VP8 with RTX");
+    check(hasCodec(audioReceive, "audio/opus") && !hasCodec(audioReceive, "video/VP8"), "receiver capabilities: Opus, audio only");
+    bool opusStereo = false;
+    for (auto& c : audioReceive->codecs)
+        opusStereo |= c.mimeType == "audio/opus" && c.clockRate == 48000 && c.channels == 2;
+    check(opusStereo, "Opus at 48 kHz with 2 channels");
+    check(!videoSend->headerExtensions.empty(), "header extensions listed");
+    check(!wkrtc::senderCapabilities("text"), "no capabilities for an unknown kind");
+
     a->close();
     b->close();
     check(a->signalingState() == "closed", "closed");

@@ -42,6 +42,26 @@ struct Configuration {
     bool loopback = false;
 };
 
+// RTCRtpCodecCapability; channels 0 means absent.
+struct CodecCapability {
+    std::string mimeType;
+    unsigned clockRate = 0;
+    unsigned channels = 0;
+    std::string sdpFmtpLine;
+};
+
+// RTCRtpCapabilities: header extensions by URI.
+struct Capabilities {
+    std::vector<CodecCapability> codecs;
+    std::vector<std::string> headerExtensions;
+};
+
+// RTCRtpSender.getCapabilities(kind) and RTCRtpReceiver.getCapabilities(kind): what the
+// installed GStreamer elements can encode and payload, or depayload and decode. Empty for a
+// kind other than "audio" and "video".
+std::optional<Capabilities> senderCapabilities(std::string_view kind);
+std::optional<Capabilities> receiverCapabilities(std::string_view kind);
+
 struct DataChannelInit {
     bool ordered = true;
     int maxRetransmits = -1; // -1: not set
