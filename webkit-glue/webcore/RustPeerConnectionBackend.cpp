@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MPL-2.0
+#include "config.h"
+#include "RustPeerConnectionBackend.h"
+
+#if ENABLE(WEB_RTC) && USE(RUST_WEBRTC)
+
+#include "ContextDestructionObserverInlines.h"
+#include "Exception.h"
+#include "JSDOMPromiseDeferred.h"
+#include "MediaEndpointConfiguration.h"
+#include "RTCDataChannelHandler.h"
+#include "RTCIceCandidate.h"
+#include "RTCIceConnectionState.h"
+#include "RTCIceGatheringState.h"
+#include "RTCOfferOptions.h"
+#include "RTCPeerConnection.h"
+#include "RTCSctpTransportBackend.h"
+#include "RTCSessionDescription.h"
+#include "RTCSignalingState.h"
+#include "RustDataChannelHandler.h"
+#include <wtf/MainThread.h>
+#include <wtf/TZoneMallocInlines.h>
+#include <wtf/WeakPtr.h>
+#include <wtf/text/CString.h>
+
+namespace WebCore {
+
+WTF_MAKE_TZONE_ALLOCATED_IMPL(RustPeerConnectionBackend);
+
+static const std::unique_ptr<PeerConnectionBackend> createRustPeerConnectionBackend(RTCPeerConnection& peerConnection)
+{
+    return WTF::makeUniqueWithoutRefCountedCheck<RustPeerConnectionBackend, PeerConnectionBackend>(peerConnection);
+}
+
+CreatePeerConnectionBackend PeerConnectionBackend::create = createRustPeerConnectionBackend;
+
+static String toString(const std::string& s)
+{
+    return String::fromUTF8(std::span(s.data(), s.size()));
+}
+
+static std::string toStdString(const String& s)
+{
+    auto utf8 = s.utf8();
+    return std::string(utf8.data(), utf8.length());
+}
+
+Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
+{
+    static constexpr std::pair<const char*, ExceptionCode> codes[] = {
+        { "InvalidStateError", ExceptionCode::InvalidStateError },
+        { "InvalidAccessError", ExceptionCode::InvalidAccessError },
+        { "InvalidModificationError", ExceptionCode::InvalidModificationError },
+        { "OperationError", ExceptionCode::OperationError },
+        { "SyntaxError", ExceptionCode::SyntaxError },
+        { "TypeError", ExceptionCode::TypeError },
+        { "RangeError", ExceptionCode::RangeError },
+        { "NotFoundError", ExceptionCode::NotFoundError },
+        { "NotSupportedError", ExceptionCode::NotSupportedError },
+        { "NotReadableError", ExceptionCode::NotReadableError },
+        { "DataError", ExceptionCode::DataError },
+    };
+    for (auto& [name, code] : codes) {
+        if (error.name == name)
+            return Exception { code, toString(error.message) };
+    }
+    // A name WebCore has no code for: keep it readable in the message.
+    return Exception { ExceptionCode::OperationError, toString(error.name + ": " + error.message) };
+}
+
+static std::optional<RTCSdpType> sdpType(const std::string& type)
+{
+    if (type == "offer")
+        return RTCSdpType::Offer;
+    if (type == "answer")
+        return RTCSdpType::Answer;
+    if (type == "pranswer")
+        return RTCSdpType::Pranswer;
+    if (type == "rollback")
+        return RTCSdpType::Rollback;
+    return std::nullopt;
+}
+
+static const char* sdpTypeName(RTCSdpType type)
+{
+    switch (type) {
+    case RTCSdpType::Offer:
+        return "offer";
+    case RTCSdpType::Answer:
+        return "answer";
+    case RTCSdpType::Pranswer:
+        return "pranswer";
+    case RTCSdpType::Rollback:
+        return "rollback";
+    }
+    return "";
+}
+
+static std::optional<RTCSignalingState> signalingState(const std::string& state)
+{
+    if (state == "stable")
+        return RTCSignalingState::Stable;
+    if (state == "have-local-offer")
+        return RTCSignalingState::HaveLocalOffer;
+    if (state == "have-remote-offer")
+        return RTCSignalingState::HaveRemoteOffer;
+    if (state == "have-local-pranswer")
+        return RTCSignalingState::HaveLocalPranswer;
+    if (state == "have-remote-pranswer")
+        return RTCSignalingState::HaveRemotePranswer;
+    if (state == "closed")
+        return RTCSignalingState::Closed;
+    return std::nullopt;
+}
+
+static std::optional<RTCIceConnectionState> iceConnectionState(const std::string& state)
+{
+    if (state == "new")
+        return RTCIceConnectionState::New;
+    if (state == "checking")
+        return RTCIceConnectionState::Checking;
+    if (state == "connected")
+        return RTCIceConnectionState::Connected;
+    if (state == "completed")
+        return RTCIceConnectionState::Completed;
+    if (state == "failed")
+        return RTCIceConnectionState::Failed;
+    if (state == "disconnected")
+        return RTCIceConnectionState::Disconnected;
+    if (state == "closed")
+        return RTCIceConnectionState::Closed;
+    return std::nullopt;
+}
+
+static std::optional<RTCIceGatheringState> iceGatheringState(const std::string& state)
+{
+    if (state == "new")
+        return RTCIceGatheringState::New;
+    if (state == "gathering")
+        return RTCIceGatheringState::Gathering;
+    if (state == "complete")
+        return RTCIceGatheringState::Complete;
+    return std::nullopt;
+}
+
+static Exception noConnection()
+{
+    return Exception { ExceptionCode::InvalidStateError, "The peer connection has no configuration"_s };
+}
+
+RustPeerConnectionBackend::RustPeerConnectionBackend(RTCPeerConnection& peerConnection)
+    : PeerConnectionBackend(peerConnection)
+{
+}
+
+RustPeerConnectionBackend::~RustPeerConnectionBackend()
+{
+    if (m_connection)
+        m_connection->close();
+}
+
+// Every callback hops to the main thread and finds the backend there, if it still exists.
+wkrtc::PeerConnectionCallbacks RustPeerConnectionBackend::makeCallbacks()
+{
+    WeakPtr weakThis { *this };
+    auto onMain = [weakThis](Function<void(RustPeerConnectionBackend&)>&& task) {
+        callOnMainThread([weakThis, task = WTFMove(task)]() mutable {
+            if (RefPtr protectedThis = weakThis.get())
+                task(*protectedThis);
+        });
+    };
+
+    wkrtc::PeerConnectionCallbacks callbacks;
+    // Signaling state, descriptions and connection state reach WebCore with the operation
+    // results (DescriptionStates) and through the ICE connection state.
+    callbacks.onIceConnectionState = [onMain](std::string state) {
+        onMain([state = WTFMove(state)](auto& backend) { backend.iceConnectionStateChanged(state); });
+    };
+    callbacks.onIceGatheringState = [onMain](std::string state) {
+        onMain([state = WTFMove(state)](auto& backend) { backend.iceGatheringStateChangedTo(state); });
+    };
+    callbacks.onIceCandidate = [onMain](std::string candidate, std::string mid, int mline) {
+        // End of candidates arrives as the "complete" gathering state.
+        if (candidate.empty())
+            return;
+        onMain([candidate = toString(candidate).isolatedCopy(), mid = toString(mid).isolatedCopy(), mline](auto& backend) mutable {
+            backend.iceCandidateGathered(WTFMove(candidate), WTFMove(mid), mline);
+        });
+    };
+    callbacks.onNegotiationNeeded = [onMain] {
+        onMain([](auto& backend) { backend.negotiationNeeded(); });
+    };
+    callbacks.onDataChannel = [onMain](std::unique_ptr<wkrtc::DataChannel> channel) {
+        onMain([channel = WTFMove(channel)](auto& backend) mutable { backend.dataChannelOpenedByPeer(WTFMove(channel)); });
+    };
+    // Remote media tracks reach WebCore through the RTP receiver backends, which are not in
+    // this adapter yet: a track wkrtc reports is released here (its transceiver stays in wkrtc).
+    return callbacks;
+}
+
+bool RustPeerConnectionBackend::setConfiguration(MediaEndpointConfiguration&& configuration)
+{
+    // wkrtc uses its own DTLS certificate; WebCore cannot generate others with this backend.
+    if (!configuration.certificates.isEmpty())
+        return false;
+
+    wkrtc::Configuration next;
+    for (auto& server : configuration.iceServers) {
+        wkrtc::IceServer iceServer;
+        for (auto& url : server.urls)
+            iceServer.urls.push_back(toStdString(url.string()));
+        iceServer.username = toStdString(server.username);
+        iceServer.credential = toStdString(server.credential);
+        next.iceServers.push_back(WTFMove(iceServer));
+    }
+    next.relayOnly = configuration.iceTransportPolicy == RTCIceTransportPolicy::Relay;
+
+    if (m_connection) {
+        // wkrtc applies a configuration when the connection is made. A later identical one
+        // is accepted; a different one is refused (InvalidAccessError to the page).
+        auto sameServer = [](const wkrtc::IceServer& a, const wkrtc::IceServer& b) {
+            return a.urls == b.urls && a.username == b.username && a.credential == b.credential;
+        };
+        return next.relayOnly == m_configuration.relayOnly
+            && std::equal(next.iceServers.begin(), next.iceServers.end(), m_configuration.iceServers.begin(), m_configuration.iceServers.end(), sameServer);
+    }
+
+    wkrtc::Error error;
+    m_connection = wkrtc::PeerConnection::create(next, makeCallbacks(), error);
+    m_configuration = WTFMove(next);
+    if (error) {
+        // TURN over TLS and other unsupported servers end here.
+        m_connection = nullptr;
+        return false;
+    }
+    return true;
+}
+
+void RustPeerConnectionBackend::doCreateOffer(RTCOfferOptions&& options)
+{
+    if (!m_connection) {
+        createOfferFailed(noConnection());
+        return;
+    }
+    m_connection->createOffer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
+        callOnMainThread([weakThis, sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)]() mutable {
+            RefPtr protectedThis = weakThis.get();
+            if (!protectedThis)
+                return;
+            if (error)
+                protectedThis->createOfferFailed(toException(error));
+            else
+                protectedThis->createOfferSucceeded(WTFMove(sdp));
+        });
+    }, options.iceRestart);
+}
+
+void RustPeerConnectionBackend::doCreateAnswer(RTCAnswerOptions&&)
+{
+    if (!m_connection) {
+        createAnswerFailed(noConnection());
+        return;
+    }
+    m_connection->createAnswer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
+        callOnMainThread([weakThis, sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)]() mutable {
+            RefPtr protectedThis = weakThis.get();
+            if (!protectedThis)
+                return;
+            if (error)
+                protectedThis->createAnswerFailed(toException(error));
+            else
+                protectedThis->createAnswerSucceeded(WTFMove(sdp));
+        });
+    });
+}
+
+PeerConnectionBackend::DescriptionStates RustPeerConnectionBackend::descriptionStates() const
+{
+    DescriptionStates states;
+    if (!m_connection)
+        return states;
+    states.signalingState = signalingState(m_connection->signalingState());
+    auto fill = [](const std::optional<wkrtc::Description>& description, std::optional<RTCSdpType>& type, String& sdp) {
+        if (!description)
+            return;
+        type = sdpType(description->type);
+        sdp = toString(description->sdp);
+    };
+    fill(m_connection->currentLocalDescription(), states.currentLocalDescriptionSdpType, states.currentLocalDescriptionSdp);
+    fill(m_connection->pendingLocalDescription(), states.pendingLocalDescriptionSdpType, states.pendingLocalDescriptionSdp);
+    fill(m_connection->currentRemoteDescription(), states.currentRemoteDescriptionSdpType, states.currentRemoteDescriptionSdp);
+    fill(m_connection->pendingRemoteDescription(), states.pendingRemoteDescriptionSdpType, states.pendingRemoteDescriptionSdp);
+    return states;
+}
+
+void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescription* description)
+{
+    if (!m_connection) {
+        setLocalDescriptionFailed(noConnection());
+        return;
+    }
+    // No description: the parameterless setLocalDescription(), wkrtc creates the offer or answer.
+    std::string type = description ? sdpTypeName(description->type()) : "";
+    std::string sdp = description ? toStdString(description->sdp()) : "";
+    m_connection->setLocalDescription(type, sdp, [weakThis = WeakPtr { *this }](wkrtc::Error error) {
+        callOnMainThread([weakThis, error = WTFMove(error)] {
+            RefPtr protectedThis = weakThis.get();
+            if (!protectedThis)
+                return;
+            if (error) {
+                protectedThis->setLocalDescriptionFailed(toException(error));
+                return;
+            }
+            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), std::nullopt, nullptr, std::nullopt);
+        });
+    });
+}
+
+void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescription& description)
+{
+    if (!m_connection) {
+        setRemoteDescriptionFailed(noConnection());
+        return;
+    }
+    m_connection->setRemoteDescription(sdpTypeName(description.type()), toStdString(description.sdp()), [weakThis = WeakPtr { *this }](wkrtc::Error error) {
+        callOnMainThread([weakThis, error = WTFMove(error)] {
+            RefPtr protectedThis = weakThis.get();
+            if (!protectedThis)
+                return;
+            if (error) {
+                protectedThis->setRemoteDescriptionFailed(toException(error));
+                return;
+            }
+            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), std::nullopt, nullptr, std::nullopt);
+        });
+    });
+}
+
+void RustPeerConnectionBackend::doAddIceCandidate(RTCIceCandidate& candidate, AddIceCandidateCallback&& callback)
+{
+    if (!m_connection) {
+        callback(noConnection());
+        return;
+    }
+    int mline = candidate.sdpMLineIndex() ? static_cast<int>(*candidate.sdpMLineIndex()) : -1;
+    // The callback is a WTF::Function, called once on the main thread; wkrtc's is a
+    // std::function (copyable), so it holds the WTF one through a shared pointer.
+    auto shared = std::make_shared<AddIceCandidateCallback>(WTFMove(callback));
+    m_connection->addIceCandidate(toStdString(candidate.candidate()), toStdString(candidate.sdpMid()), mline, [weakThis = WeakPtr { *this }, shared](wkrtc::Error error) {
+        callOnMainThread([weakThis, shared, error = WTFMove(error)] {
+            RefPtr protectedThis = weakThis.get();
+            if (!protectedThis || !*shared)
+                return;
+            auto callback = std::exchange(*shared, nullptr);
+            if (error) {
+                callback(toException(error));
+                return;
+            }
+            callback(std::optional<DescriptionStates> { protectedThis->descriptionStates() });
+        });
+    });
+}
+
+void RustPeerConnectionBackend::doStop()
+{
+    if (m_connection)
+        m_connection->close();
+}
+
+void RustPeerConnectionBackend::close()
+{
+    if (m_connection)
+        m_connection->close();
+}
+
+void RustPeerConnectionBackend::restartIce()
+{
+    if (m_connection)
+        m_connection->restartIce();
+}
+
+std::unique_ptr<RTCDataChannelHandler> RustPeerConnectionBackend::createDataChannelHandler(const String& label, const RTCDataChannelInit& options)
+{
+    if (!m_connection)
+        return nullptr;
+    wkrtc::DataChannelInit init;
+    init.ordered = options.ordered.value_or(true);
+    init.maxRetransmits = options.maxRetransmits ? static_cast<int>(*options.maxRetransmits) : -1;
+    init.maxPacketLifeTime = options.maxPacketLifeTime ? static_cast<int>(*options.maxPacketLifeTime) : -1;
+    init.protocol = toStdString(options.protocol);
+    init.negotiated = options.negotiated.value_or(false);
+    init.id = options.id ? static_cast<int>(*options.id) : -1;
+    wkrtc::Error error;
+    auto channel = m_connection->createDataChannel(toStdString(label), init, error);
+    if (error)
+        return nullptr; // RTCPeerConnection.createDataChannel throws OperationError.
+    return makeUnique<RustDataChannelHandler>(WTFMove(channel));
+}
+
+void RustPeerConnectionBackend::dataChannelOpenedByPeer(std::unique_ptr<wkrtc::DataChannel>&& channel)
+{
+    RTCDataChannelInit init;
+    init.ordered = channel->ordered();
+    if (auto value = channel->maxRetransmits())
+        init.maxRetransmits = *value;
+    if (auto value = channel->maxPacketLifeTime())
+        init.maxPacketLifeTime = *value;
+    init.protocol = toString(channel->protocol());
+    init.negotiated = channel->negotiated();
+    if (auto id = channel->id())
+        init.id = *id;
+    auto label = toString(channel->label());
+    newDataChannel(makeUniqueRef<RustDataChannelHandler>(WTFMove(channel)), WTFMove(label), WTFMove(init));
+}
+
+void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& name)
+{
+    auto state = iceConnectionState(name);
+    if (!state)
+        return;
+    Ref connection = m_peerConnection.get();
+    if (connection->iceConnectionState() != *state)
+        connection->updateIceConnectionState(*state);
+}
+
+void RustPeerConnectionBackend::iceGatheringStateChangedTo(const std::string& name)
+{
+    if (auto state = iceGatheringState(name))
+        iceGatheringStateChanged(*state);
+}
+
+void RustPeerConnectionBackend::iceCandidateGathered(String&& candidate, String&& mid, int mline)
+{
+    newICECandidate(WTFMove(candidate), WTFMove(mid), mline < 0 ? 0 : static_cast<unsigned short>(mline), { }, descriptionStates());
+}
+
+// wkrtc follows the W3C [[NegotiationNeeded]] flag itself and reports each time it is set;
+// WebCore asks back with the event's id before firing, and only the newest is current.
+void RustPeerConnectionBackend::negotiationNeeded()
+{
+    markAsNeedingNegotiation(++m_negotiationNeededEventId);
+}
+
+bool RustPeerConnectionBackend::isNegotiationNeeded(uint32_t eventId) const
+{
+    return eventId == m_negotiationNeededEventId;
+}
+
+void RustPeerConnectionBackend::gatherDecoderImplementationName(Function<void(String&&)>&& callback)
+{
+    callback("GStreamer (wkrtc)"_s);
+}
+
+// The W3C stats model is not bridged yet: a typed error, never an empty report that looks real.
+void RustPeerConnectionBackend::getStats(Ref<DeferredPromise>&& promise)
+{
+    promise->reject(Exception { ExceptionCode::NotSupportedError, "getStats is not available with the wkrtc backend yet"_s });
+}
+
+void RustPeerConnectionBackend::getStats(RTCRtpSender&, Ref<DeferredPromise>&& promise)
+{
+    getStats(WTFMove(promise));
+}
+
+void RustPeerConnectionBackend::getStats(RTCRtpReceiver&, Ref<DeferredPromise>&& promise)
+{
+    getStats(WTFMove(promise));
+}
+
+// Used by WebKit's mock backend tests only.
+void RustPeerConnectionBackend::emulatePlatformEvent(const String&)
+{
+}
+
+std::optional<bool> RustPeerConnectionBackend::canTrickleIceCandidates() const
+{
+    if (!m_connection)
+        return std::nullopt;
+    return m_connection->canTrickleIceCandidates();
+}
+
+bool RustPeerConnectionBackend::isLocalDescriptionSet() const
+{
+    return m_connection && !m_connection->localDescription().empty();
+}
+
+} // namespace WebCore
+
+#endif // ENABLE(WEB_RTC) && USE(RUST_WEBRTC)
