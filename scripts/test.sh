@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MPL-2.0
 # Runs every wkrtc test on a fresh Debian bookworm machine: installs what is missing, then
 # the unit, integration and doc tests of the workspace, then the C++ side (meson: the Rust
-# static library, the C++ API over the cxx bridge, and its two-peer test).
+# static library, the C++ API over the cxx bridge, and its two-peer test), then the WebKit
+# side: the patch series applied to WebKitGTK 2.50.6 and every WebCore adapter class compiled
+# against the configured WebCore (about 6 minutes the first time, seconds after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,3 +23,4 @@ else
   meson setup target/meson >/dev/null
 fi
 meson test -C target/meson --print-errorlogs
+bash scripts/webkit-check.sh
