@@ -12,9 +12,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use cxx::UniquePtr;
+use wkrtc::media::{RtpCodecCapability, RtpEncodingParameters};
 use wkrtc::{
     Configuration, DataChannel, DataChannelEvent, DataChannelInit, Event, IceCandidate, IceServer, IceTransportPolicy, MediaKind, MediaStreamTrack, Message,
-    OfferOptions, PeerConnection, SdpType, SessionDescription, Settings, TestPattern,
+    OfferOptions, PeerConnection, RtpTransceiver, RtpTransceiverDirection, SdpType, SessionDescription, Settings, TestPattern, TrackOrKind, TransceiverInit,
 };
 
 #[cxx::bridge(namespace = "wkrtc::ffi")]
@@ -63,8 +64,21 @@ mod ffi {
         sdp_fmtp_line: String,
     }
 
+    /// `RTCRtpSendParameters` with its one encoding; 0 means absent for the optional numbers.
+    struct SendParametersFfi {
+        transaction_id: String,
+        active: bool,
+        max_bitrate: u32,
+        max_framerate: f64,
+        scale_resolution_down_by: f64,
+        /// The negotiated send codec, once negotiated (`payload_types` in the same order).
+        codecs: Vec<CodecCapabilityFfi>,
+        payload_types: Vec<u8>,
+    }
+
     extern "Rust" {
         type PeerConnectionHandle;
+        type TransceiverHandle;
         type DataChannelHandle;
         type TrackHandle;
 
@@ -77,7 +91,26 @@ mod ffi {
         fn add_ice_candidate(self: &PeerConnectionHandle, candidate: &str, mid: &str, mline: i32, done: UniquePtr<VoidCallback>);
         fn restart_ice(self: &PeerConnectionHandle);
         fn create_data_channel(self: &PeerConnectionHandle, label: &str, init: &ChannelInitFfi, error: &mut ErrorFfi) -> Box<DataChannelHandle>;
-        fn add_track(self: &PeerConnectionHandle, track: &TrackHandle, stream_id: &str) -> ErrorFfi;
+        fn add_track(self: &PeerConnectionHandle, track: &TrackHandle, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle>;
+        fn add_transceiver_of_kind(
+            self: &PeerConnectionHandle,
+            kind: &str,
+            direction: &str,
+            stream_ids: &Vec<String>,
+            error: &mut ErrorFfi,
+        ) -> Box<TransceiverHandle>;
+        fn add_transceiver_with_track(
+            self: &PeerConnectionHandle,
+            track: &TrackHandle,
+            direction: &str,
+            stream_ids: &Vec<String>,
+            error: &mut ErrorFfi,
+        ) -> Box<TransceiverHandle>;
+        /// `removeTrack` of the transceiver's sender.
+        fn remove_track(self: &PeerConnectionHandle, transceiver: &TransceiverHandle) -> ErrorFfi;
+        fn transceiver_count(self: &PeerConnectionHandle) -> usize;
+        /// An empty handle past the end.
+        fn transceiver_at(self: &PeerConnectionHandle, index: usize) -> Box<TransceiverHandle>;
         fn signaling_state(self: &PeerConnectionHandle) -> String;
         fn connection_state(self: &PeerConnectionHandle) -> String;
         fn local_description(self: &PeerConnectionHandle) -> String;
@@ -114,6 +147,29 @@ mod ffi {
         /// The RTP header extensions wkrtc negotiates, by URI.
         fn header_extension_capabilities(kind: &str) -> Vec<String>;
 
+        /// The same number for handles of the same transceiver.
+        fn key(self: &TransceiverHandle) -> usize;
+        fn kind(self: &TransceiverHandle) -> String;
+        /// Empty until negotiated.
+        fn mid(self: &TransceiverHandle) -> String;
+        fn direction(self: &TransceiverHandle) -> String;
+        /// Empty before the first negotiation.
+        fn current_direction(self: &TransceiverHandle) -> String;
+        fn set_direction(self: &TransceiverHandle, direction: &str) -> ErrorFfi;
+        fn stop(self: &TransceiverHandle);
+        fn stopped(self: &TransceiverHandle) -> bool;
+        /// The remote description has the peer sending here.
+        fn receiving(self: &TransceiverHandle) -> bool;
+        fn receiver_stream_ids(self: &TransceiverHandle) -> Vec<String>;
+        fn receiver_track(self: &TransceiverHandle) -> Box<TrackHandle>;
+        fn set_codec_preferences(self: &TransceiverHandle, codecs: &Vec<CodecCapabilityFfi>) -> ErrorFfi;
+        /// `replaceTrack(track)`.
+        fn replace_track(self: &TransceiverHandle, track: &TrackHandle) -> ErrorFfi;
+        /// `replaceTrack(null)`.
+        fn clear_track(self: &TransceiverHandle) -> ErrorFfi;
+        fn send_parameters(self: &TransceiverHandle) -> SendParametersFfi;
+        fn set_send_parameters(self: &TransceiverHandle, parameters: &SendParametersFfi) -> ErrorFfi;
+
         fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle>;
         fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle>;
         fn kind(self: &TrackHandle) -> String;
@@ -138,7 +194,7 @@ mod ffi {
         fn on_ice_candidate(self: &EventSink, candidate: &str, mid: &str, mline: i32);
         fn on_negotiation_needed(self: &EventSink);
         fn on_data_channel(self: &EventSink, channel: Box<DataChannelHandle>);
-        fn on_track(self: &EventSink, track: Box<TrackHandle>, mid: &str, stream_id: &str);
+        fn on_track(self: &EventSink, transceiver: Box<TransceiverHandle>, track: Box<TrackHandle>, mid: &str, stream_id: &str);
 
         type SdpCallback;
         fn done(self: &SdpCallback, sdp_type: &str, sdp: &str, error_name: &str, error_message: &str);
@@ -159,7 +215,7 @@ mod ffi {
     }
 }
 
-use ffi::{ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, VoidCallback};
+use ffi::{ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, VoidCallback};
 
 // SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
 // const-only; wkrtc calls each object from one thread at a time.
@@ -277,7 +333,8 @@ fn deliver(sink: &EventSink, ev: Event) {
         Event::DataChannel(dc) => sink.on_data_channel(Box::new(DataChannelHandle { dc: Some(dc), reader: Mutex::default() })),
         Event::Track { transceiver, track, streams } => {
             let mid = transceiver.mid().unwrap_or_default();
-            sink.on_track(Box::new(TrackHandle { track: Some(track) }), &mid, streams.first().map(String::as_str).unwrap_or(""))
+            let transceiver = Box::new(TransceiverHandle { transceiver: Some(transceiver) });
+            sink.on_track(transceiver, Box::new(TrackHandle { track: Some(track) }), &mid, streams.first().map(String::as_str).unwrap_or(""))
         }
         _ => {}
     }
@@ -426,18 +483,67 @@ impl PeerConnectionHandle {
         }
     }
 
-    fn add_track(&self, track: &TrackHandle, stream_id: &str) -> ErrorFfi {
+    #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
+    fn add_track(&self, track: &TrackHandle, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle> {
+        self.transceiver_op("add_track", error, || {
+            let (pc, t) = self.with_track(track)?;
+            let sender = pc.add_track(t, stream_ids)?;
+            // The transceiver whose sender this is (a reused one, or a new one).
+            pc.transceivers()
+                .into_iter()
+                .find(|tr| tr.sender().ssrc() == sender.ssrc())
+                .ok_or_else(|| wkrtc::Error::Operation("the new sender has no transceiver".into()))
+        })
+    }
+
+    #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
+    fn add_transceiver_of_kind(&self, kind: &str, direction: &str, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle> {
+        self.transceiver_op("add_transceiver", error, || {
+            let pc = self.pc.as_ref().ok_or_else(closed)?;
+            pc.add_transceiver(TrackOrKind::Kind(kind_of(kind)?), transceiver_init(direction, stream_ids)?)
+        })
+    }
+
+    #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
+    fn add_transceiver_with_track(&self, track: &TrackHandle, direction: &str, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle> {
+        self.transceiver_op("add_transceiver", error, || {
+            let (pc, t) = self.with_track(track)?;
+            pc.add_transceiver(TrackOrKind::Track(t.clone()), transceiver_init(direction, stream_ids)?)
+        })
+    }
+
+    fn remove_track(&self, transceiver: &TransceiverHandle) -> ErrorFfi {
         guard(
-            "add_track",
-            || match (&self.pc, &track.track) {
-                (Some(pc), Some(t)) => {
-                    let streams: Vec<String> = (!stream_id.is_empty()).then(|| stream_id.to_owned()).into_iter().collect();
-                    result(pc.add_track(t, &streams).map(|_| ()))
-                }
-                _ => err(&wkrtc::Error::InvalidState("no peer connection or no track".into())),
+            "remove_track",
+            || match (&self.pc, &transceiver.transceiver) {
+                (Some(pc), Some(t)) => result(pc.remove_track(&t.sender())),
+                _ => err(&closed()),
             },
-            || internal("add_track"),
+            || internal("remove_track"),
         )
+    }
+
+    fn transceiver_count(&self) -> usize {
+        guard("transceiver_count", || self.pc.as_ref().map_or(0, |pc| pc.transceivers().len()), || 0)
+    }
+
+    fn transceiver_at(&self, index: usize) -> Box<TransceiverHandle> {
+        let transceiver = guard("transceiver_at", || self.pc.as_ref().and_then(|pc| pc.transceivers().into_iter().nth(index)), || None);
+        Box::new(TransceiverHandle { transceiver })
+    }
+
+    fn with_track<'a>(&'a self, track: &'a TrackHandle) -> wkrtc::Result<(&'a PeerConnection, &'a MediaStreamTrack)> {
+        match (&self.pc, &track.track) {
+            (Some(pc), Some(t)) => Ok((pc, t)),
+            (None, _) => Err(closed()),
+            (_, None) => Err(wkrtc::Error::Type("no track".into())),
+        }
+    }
+
+    fn transceiver_op(&self, what: &str, error: &mut ErrorFfi, f: impl FnOnce() -> wkrtc::Result<RtpTransceiver>) -> Box<TransceiverHandle> {
+        let made = guard(what, f, || Err(wkrtc::Error::Operation(format!("internal error in wkrtc ({what})"))));
+        *error = made.as_ref().map_or_else(err, |_| ok());
+        Box::new(TransceiverHandle { transceiver: made.ok() })
     }
 
     fn signaling_state(&self) -> String {
@@ -634,6 +740,155 @@ impl ClosedChannel for wkrtc::Error {
     }
 }
 
+fn closed() -> wkrtc::Error {
+    wkrtc::Error::InvalidState("the peer connection is closed or was not created".into())
+}
+
+fn transceiver_init(direction: &str, stream_ids: &[String]) -> wkrtc::Result<TransceiverInit> {
+    Ok(TransceiverInit { direction: RtpTransceiverDirection::parse(direction)?, streams: stream_ids.to_vec(), ..TransceiverInit::default() })
+}
+
+/// `RTCRtpTransceiver` for C++, with its sender and receiver.
+pub struct TransceiverHandle {
+    transceiver: Option<RtpTransceiver>,
+}
+
+impl TransceiverHandle {
+    fn with<T>(&self, what: &str, fallback: impl FnOnce() -> T, f: impl FnOnce(&RtpTransceiver) -> T) -> T {
+        match &self.transceiver {
+            Some(t) => guard(what, || f(t), fallback),
+            None => fallback(),
+        }
+    }
+
+    fn key(&self) -> usize {
+        self.with("key", || 0, RtpTransceiver::key)
+    }
+
+    fn kind(&self) -> String {
+        self.with("kind", String::new, |t| t.kind().as_str().to_owned())
+    }
+
+    fn mid(&self) -> String {
+        self.with("mid", String::new, |t| t.mid().unwrap_or_default())
+    }
+
+    fn direction(&self) -> String {
+        self.with("direction", String::new, |t| t.direction().as_str().to_owned())
+    }
+
+    fn current_direction(&self) -> String {
+        self.with("current_direction", String::new, |t| t.current_direction().map(|d| d.as_str().to_owned()).unwrap_or_default())
+    }
+
+    fn set_direction(&self, direction: &str) -> ErrorFfi {
+        self.with("set_direction", || err(&closed()), |t| result(RtpTransceiverDirection::parse(direction).and_then(|d| t.set_direction(d))))
+    }
+
+    fn stop(&self) {
+        self.with("stop", || (), RtpTransceiver::stop)
+    }
+
+    fn stopped(&self) -> bool {
+        self.with("stopped", || true, RtpTransceiver::stopped)
+    }
+
+    fn receiving(&self) -> bool {
+        self.with("receiving", || false, RtpTransceiver::receiving)
+    }
+
+    fn receiver_stream_ids(&self) -> Vec<String> {
+        self.with("receiver_stream_ids", Vec::new, |t| t.receiver().stream_ids())
+    }
+
+    fn receiver_track(&self) -> Box<TrackHandle> {
+        Box::new(TrackHandle { track: self.with("receiver_track", || None, |t| Some(t.receiver().track())) })
+    }
+
+    #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
+    fn set_codec_preferences(&self, codecs: &Vec<CodecCapabilityFfi>) -> ErrorFfi {
+        self.with(
+            "set_codec_preferences",
+            || err(&closed()),
+            |t| {
+                let codecs: Vec<RtpCodecCapability> = codecs.iter().map(codec_from_ffi).collect();
+                result(t.set_codec_preferences(&codecs))
+            },
+        )
+    }
+
+    /// wkrtc's replaceTrack completes at once (no await inside), so it runs here.
+    fn replace_track(&self, track: &TrackHandle) -> ErrorFfi {
+        self.with("replace_track", || err(&closed()), |t| result(futures::executor::block_on(t.sender().replace_track(track.track.clone()))))
+    }
+
+    fn clear_track(&self) -> ErrorFfi {
+        self.with("clear_track", || err(&closed()), |t| result(futures::executor::block_on(t.sender().replace_track(None))))
+    }
+
+    fn send_parameters(&self) -> SendParametersFfi {
+        let empty = || SendParametersFfi {
+            transaction_id: String::new(),
+            active: false,
+            max_bitrate: 0,
+            max_framerate: 0.0,
+            scale_resolution_down_by: 0.0,
+            codecs: Vec::new(),
+            payload_types: Vec::new(),
+        };
+        self.with("send_parameters", empty, |t| {
+            let p = t.sender().parameters();
+            let encoding = p.encodings.first().cloned().unwrap_or_default();
+            SendParametersFfi {
+                transaction_id: p.transaction_id,
+                active: encoding.active,
+                max_bitrate: encoding.max_bitrate.unwrap_or(0),
+                max_framerate: encoding.max_framerate.unwrap_or(0.0),
+                scale_resolution_down_by: encoding.scale_resolution_down_by.unwrap_or(0.0),
+                payload_types: p.codecs.iter().map(|c| c.payload_type).collect(),
+                codecs: p.codecs.into_iter().map(|c| codec_to_ffi(c.codec)).collect(),
+            }
+        })
+    }
+
+    fn set_send_parameters(&self, parameters: &SendParametersFfi) -> ErrorFfi {
+        self.with(
+            "set_send_parameters",
+            || err(&closed()),
+            |t| {
+                let sender = t.sender();
+                let mut p = sender.parameters();
+                p.transaction_id = parameters.transaction_id.clone();
+                p.encodings = vec![RtpEncodingParameters {
+                    active: parameters.active,
+                    max_bitrate: (parameters.max_bitrate > 0).then_some(parameters.max_bitrate),
+                    max_framerate: (parameters.max_framerate > 0.0).then_some(parameters.max_framerate),
+                    scale_resolution_down_by: (parameters.scale_resolution_down_by > 0.0).then_some(parameters.scale_resolution_down_by),
+                }];
+                result(futures::executor::block_on(sender.set_parameters(p)))
+            },
+        )
+    }
+}
+
+fn codec_to_ffi(c: RtpCodecCapability) -> CodecCapabilityFfi {
+    CodecCapabilityFfi {
+        mime_type: c.mime_type,
+        clock_rate: c.clock_rate,
+        channels: c.channels.unwrap_or(0),
+        sdp_fmtp_line: c.sdp_fmtp_line.unwrap_or_default(),
+    }
+}
+
+fn codec_from_ffi(c: &CodecCapabilityFfi) -> RtpCodecCapability {
+    RtpCodecCapability {
+        mime_type: c.mime_type.clone(),
+        clock_rate: c.clock_rate,
+        channels: (c.channels > 0).then_some(c.channels),
+        sdp_fmtp_line: (!c.sdp_fmtp_line.is_empty()).then(|| c.sdp_fmtp_line.clone()),
+    }
+}
+
 /// `MediaStreamTrack` for C++.
 pub struct TrackHandle {
     track: Option<MediaStreamTrack>,
@@ -653,15 +908,7 @@ fn codec_capabilities(kind: &str, sending: bool, known: &mut bool) -> Vec<CodecC
             };
             *known = true;
             let codecs = if sending { wkrtc::media::sender_capabilities(kind) } else { wkrtc::media::receiver_capabilities(kind) };
-            codecs
-                .into_iter()
-                .map(|c| CodecCapabilityFfi {
-                    mime_type: c.mime_type,
-                    clock_rate: c.clock_rate,
-                    channels: c.channels.unwrap_or(0),
-                    sdp_fmtp_line: c.sdp_fmtp_line.unwrap_or_default(),
-                })
-                .collect()
+            codecs.into_iter().map(codec_to_ffi).collect()
         },
         Vec::new,
     )

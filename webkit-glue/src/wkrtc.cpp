@@ -28,7 +28,7 @@ public:
     }
     void on_negotiation_needed() const override { if (m_callbacks.onNegotiationNeeded) m_callbacks.onNegotiationNeeded(); }
     void on_data_channel(rust::Box<ffi::DataChannelHandle> channel) const override;
-    void on_track(rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const override;
+    void on_track(rust::Box<ffi::TransceiverHandle> transceiver, rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const override;
 private:
     PeerConnectionCallbacks m_callbacks;
 };
@@ -92,6 +92,20 @@ struct Track::Impl {
     rust::Box<ffi::TrackHandle> handle;
 };
 
+struct Transceiver::Impl {
+    rust::Box<ffi::TransceiverHandle> handle;
+};
+
+static std::unique_ptr<Transceiver> wrap(rust::Box<ffi::TransceiverHandle>&& handle)
+{
+    return std::make_unique<Transceiver>(std::make_unique<Transceiver::Impl>(Transceiver::Impl { std::move(handle) }));
+}
+
+static std::unique_ptr<Track> wrap(rust::Box<ffi::TrackHandle>&& handle)
+{
+    return std::make_unique<Track>(std::make_unique<Track::Impl>(Track::Impl { std::move(handle) }));
+}
+
 struct PeerConnection::Impl {
     rust::Box<ffi::PeerConnectionHandle> handle;
 };
@@ -102,10 +116,10 @@ void EventSinkImpl::on_data_channel(rust::Box<ffi::DataChannelHandle> channel) c
         m_callbacks.onDataChannel(std::make_unique<DataChannel>(std::make_unique<DataChannel::Impl>(DataChannel::Impl { std::move(channel) })));
 }
 
-void EventSinkImpl::on_track(rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const
+void EventSinkImpl::on_track(rust::Box<ffi::TransceiverHandle> transceiver, rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const
 {
     if (m_callbacks.onTrack)
-        m_callbacks.onTrack(std::make_unique<Track>(std::make_unique<Track::Impl>(Track::Impl { std::move(track) })), str(mid), str(stream));
+        m_callbacks.onTrack(wrap(std::move(transceiver)), wrap(std::move(track)), str(mid), str(stream));
 }
 
 DataChannel::DataChannel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
@@ -227,7 +241,131 @@ std::unique_ptr<DataChannel> PeerConnection::createDataChannel(std::string_view 
     return std::make_unique<DataChannel>(std::make_unique<DataChannel::Impl>(DataChannel::Impl { std::move(handle) }));
 }
 
-Error PeerConnection::addTrack(const Track& track, std::string_view streamId) { return toError(m_impl->handle->add_track(*track.impl().handle, rstr(streamId))); }
+static rust::Vec<rust::String> toRustStrings(const std::vector<std::string>& strings)
+{
+    rust::Vec<rust::String> result;
+    for (auto& s : strings)
+        result.push_back(rust::String(s));
+    return result;
+}
+
+static std::unique_ptr<Transceiver> madeOrNull(rust::Box<ffi::TransceiverHandle>&& handle, const ffi::ErrorFfi& e, Error& error)
+{
+    error = toError(e);
+    if (error)
+        return nullptr;
+    return wrap(std::move(handle));
+}
+
+std::unique_ptr<Transceiver> PeerConnection::addTrack(const Track& track, const std::vector<std::string>& streamIds, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto handle = m_impl->handle->add_track(*track.impl().handle, toRustStrings(streamIds), e);
+    return madeOrNull(std::move(handle), e, error);
+}
+
+std::unique_ptr<Transceiver> PeerConnection::addTransceiver(std::string_view kind, std::string_view direction, const std::vector<std::string>& streamIds, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto handle = m_impl->handle->add_transceiver_of_kind(rstr(kind), rstr(direction), toRustStrings(streamIds), e);
+    return madeOrNull(std::move(handle), e, error);
+}
+
+std::unique_ptr<Transceiver> PeerConnection::addTransceiver(const Track& track, std::string_view direction, const std::vector<std::string>& streamIds, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto handle = m_impl->handle->add_transceiver_with_track(*track.impl().handle, rstr(direction), toRustStrings(streamIds), e);
+    return madeOrNull(std::move(handle), e, error);
+}
+
+Error PeerConnection::removeTrack(const Transceiver& transceiver) { return toError(m_impl->handle->remove_track(*transceiver.impl().handle)); }
+
+std::vector<std::unique_ptr<Transceiver>> PeerConnection::transceivers() const
+{
+    std::vector<std::unique_ptr<Transceiver>> result;
+    auto count = m_impl->handle->transceiver_count();
+    for (std::size_t i = 0; i < count; ++i) {
+        auto handle = m_impl->handle->transceiver_at(i);
+        if (handle->key())
+            result.push_back(wrap(std::move(handle)));
+    }
+    return result;
+}
+
+Transceiver::Transceiver(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
+Transceiver::~Transceiver() = default;
+std::uintptr_t Transceiver::key() const { return m_impl->handle->key(); }
+std::string Transceiver::kind() const { return std::string(m_impl->handle->kind()); }
+std::string Transceiver::mid() const { return std::string(m_impl->handle->mid()); }
+std::string Transceiver::direction() const { return std::string(m_impl->handle->direction()); }
+std::string Transceiver::currentDirection() const { return std::string(m_impl->handle->current_direction()); }
+Error Transceiver::setDirection(std::string_view direction) { return toError(m_impl->handle->set_direction(rstr(direction))); }
+void Transceiver::stop() { m_impl->handle->stop(); }
+bool Transceiver::stopped() const { return m_impl->handle->stopped(); }
+bool Transceiver::receiving() const { return m_impl->handle->receiving(); }
+
+std::vector<std::string> Transceiver::receiverStreamIds() const
+{
+    std::vector<std::string> result;
+    for (auto& id : m_impl->handle->receiver_stream_ids())
+        result.emplace_back(id);
+    return result;
+}
+
+std::unique_ptr<Track> Transceiver::receiverTrack() const { return wrap(m_impl->handle->receiver_track()); }
+
+static ffi::CodecCapabilityFfi toFfi(const CodecCapability& c)
+{
+    return ffi::CodecCapabilityFfi { rust::String(c.mimeType), c.clockRate, c.channels, rust::String(c.sdpFmtpLine) };
+}
+
+static CodecCapability fromFfi(const ffi::CodecCapabilityFfi& c)
+{
+    return CodecCapability { std::string(c.mime_type), c.clock_rate, c.channels, std::string(c.sdp_fmtp_line) };
+}
+
+Error Transceiver::setCodecPreferences(const std::vector<CodecCapability>& codecs)
+{
+    rust::Vec<ffi::CodecCapabilityFfi> list;
+    for (auto& c : codecs)
+        list.push_back(toFfi(c));
+    return toError(m_impl->handle->set_codec_preferences(list));
+}
+
+Error Transceiver::replaceTrack(const Track* track)
+{
+    if (!track)
+        return toError(m_impl->handle->clear_track());
+    return toError(m_impl->handle->replace_track(*track->impl().handle));
+}
+
+SendParameters Transceiver::sendParameters() const
+{
+    auto p = m_impl->handle->send_parameters();
+    SendParameters result;
+    result.transactionId = std::string(p.transaction_id);
+    result.active = p.active;
+    if (p.max_bitrate)
+        result.maxBitrate = p.max_bitrate;
+    if (p.max_framerate > 0)
+        result.maxFramerate = p.max_framerate;
+    if (p.scale_resolution_down_by > 0)
+        result.scaleResolutionDownBy = p.scale_resolution_down_by;
+    for (std::size_t i = 0; i < p.codecs.size() && i < p.payload_types.size(); ++i)
+        result.codecs.emplace_back(p.payload_types[i], fromFfi(p.codecs[i]));
+    return result;
+}
+
+Error Transceiver::setSendParameters(const SendParameters& parameters)
+{
+    ffi::SendParametersFfi p;
+    p.transaction_id = rust::String(parameters.transactionId);
+    p.active = parameters.active;
+    p.max_bitrate = parameters.maxBitrate.value_or(0);
+    p.max_framerate = parameters.maxFramerate.value_or(0);
+    p.scale_resolution_down_by = parameters.scaleResolutionDownBy.value_or(0);
+    return toError(m_impl->handle->set_send_parameters(p));
+}
 std::string PeerConnection::signalingState() const { return std::string(m_impl->handle->signaling_state()); }
 std::string PeerConnection::connectionState() const { return std::string(m_impl->handle->connection_state()); }
 std::string PeerConnection::localDescription() const { return std::string(m_impl->handle->local_description()); }

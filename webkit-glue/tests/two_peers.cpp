@@ -26,6 +26,7 @@ struct State {
     std::condition_variable changed;
     std::unique_ptr<wkrtc::DataChannel> remoteChannel;
     std::unique_ptr<wkrtc::Track> remoteTrack;
+    std::unique_ptr<wkrtc::Transceiver> remoteTransceiver;
     std::string remoteMid;
     std::string remoteStream;
     bool channelOpen = false;
@@ -141,7 +142,7 @@ int main()
         state.remoteChannel = std::move(channel);
         notify();
     };
-    cb.onTrack = [](std::unique_ptr<wkrtc::Track> track, std::string mid, std::string stream) {
+    cb.onTrack = [](std::unique_ptr<wkrtc::Transceiver> transceiver, std::unique_ptr<wkrtc::Track> track, std::string mid, std::string stream) {
         track->setFrameCallback([](GstSample* sample, int w, int h) {
             GstBuffer* buffer = sample ? gst_sample_get_buffer(sample) : nullptr;
             std::lock_guard<std::mutex> l(state.lock);
@@ -154,6 +155,7 @@ int main()
         });
         std::lock_guard<std::mutex> l(state.lock);
         state.remoteTrack = std::move(track);
+        state.remoteTransceiver = std::move(transceiver);
         state.remoteMid = mid;
         state.remoteStream = stream;
         notify();
@@ -168,7 +170,16 @@ int main()
     // Media and data from A.
     auto video = wkrtc::Track::testPattern("video", 320, 240, error);
     check(!error && video->kind() == "video", "test pattern track");
-    check(!a->addTrack(*video, "stream-from-a"), "addTrack");
+    auto sender = a->addTrack(*video, { "stream-from-a" }, error);
+    check(!error && sender && sender->kind() == "video" && sender->direction() == "sendrecv", "addTrack gives a sendrecv video transceiver");
+    check(sender->mid().empty() && sender->currentDirection().empty(), "no mid and no current direction before negotiation");
+    auto audioIn = a->addTransceiver("audio", "recvonly", { }, error);
+    check(!error && audioIn && audioIn->direction() == "recvonly", "addTransceiver(audio, recvonly)");
+    check(a->transceivers().size() == 2 && a->transceivers()[0]->key() == sender->key(), "transceivers() lists both, the same objects");
+    check(a->addTransceiver("text", "sendrecv", { }, error) == nullptr && error.name == "TypeError", "addTransceiver of an unknown kind is a TypeError");
+    check(audioIn->setDirection("sideways").name == "TypeError", "an unknown direction is a TypeError");
+    check(sender->setCodecPreferences({ wkrtc::CodecCapability { "video/bogus", 90000, 0, "" } }).name == "InvalidModificationError",
+        "codec preferences outside the receiver capabilities: InvalidModificationError");
     auto channel = a->createDataChannel("chat", wkrtc::DataChannelInit {}, error);
     check(!error && channel->label() == "chat", "createDataChannel");
     wkrtc::DataChannelCallbacks mine;
@@ -190,6 +201,20 @@ int main()
     auto remoteAnswer = a->currentRemoteDescription();
     check(remoteAnswer && remoteAnswer->type == "answer" && remoteAnswer->sdp == answer.second, "A's current remote description is B's answer");
     check(a->canTrickleIceCandidates() == std::optional<bool>(true), "canTrickleIceCandidates");
+    check(!sender->mid().empty() && sender->currentDirection() == "sendonly", "after negotiation: a mid, and sendonly towards a peer with no track");
+    check(audioIn->currentDirection() == "inactive", "recvonly towards a peer with nothing to send is inactive");
+    {
+        auto atB = b->transceivers();
+        bool found = false;
+        for (auto& t : atB) {
+            if (t->mid() == sender->mid())
+                found = t->receiving() && t->receiverStreamIds() == std::vector<std::string> { "stream-from-a" } && t->currentDirection() == "recvonly";
+        }
+        check(found, "B's transceiver for that mid receives, with A's stream id, recvonly");
+    }
+    auto parameters = sender->sendParameters();
+    check(!parameters.transactionId.empty() && parameters.active && parameters.codecs.size() == 1 && parameters.codecs[0].second.mimeType == "video/VP8",
+        "send parameters: a transaction and the negotiated VP8");
     {
         std::lock_guard<std::mutex> l(trickleLock);
         trickleReady = true;
@@ -213,6 +238,17 @@ int main()
     check(waitFor([] { return state.frames >= 10; }, "10 frames"), "B decoded 10 video frames");
     check(state.width == 320 && state.height == 240, "decoded frames are 320x240");
     check(state.remoteStream == "stream-from-a" && !state.remoteMid.empty(), "track event with mid and stream");
+    check(state.remoteTransceiver && state.remoteTransceiver->mid() == state.remoteMid, "the track event's transceiver has that mid");
+    parameters.scaleResolutionDownBy = 2;
+    check(!sender->setSendParameters(parameters), "setParameters with scaleResolutionDownBy 2");
+    {
+        std::unique_lock<std::mutex> l(state.lock);
+        state.width = 0;
+    }
+    check(waitFor([] { return state.width == 160; }, "160x120 frames"), "frames arrive at half the width");
+    check(!sender->replaceTrack(video.get()), "replaceTrack with the same track");
+    check(!a->removeTrack(*sender) && sender->direction() == "recvonly", "removeTrack leaves the transceiver recvonly");
+    check(!sender->replaceTrack(nullptr), "replaceTrack(null)");
 
     // W3C errors through the bridge.
     auto bad = runVoid([&](wkrtc::DoneCallback f) { a->setRemoteDescription("bogus", "v=0", f); }, "bad type");
@@ -255,6 +291,7 @@ int main()
         std::lock_guard<std::mutex> l(state.lock);
         state.remoteChannel.reset();
         state.remoteTrack.reset();
+        state.remoteTransceiver.reset();
     }
     std::printf("%d failed\n", failures);
     return failures ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -392,6 +392,16 @@ impl RtpTransceiver {
             st.current_direction
         }
     }
+    /// A number that identifies this transceiver, the same for all its clones (for
+    /// embedders that keep their own objects per transceiver).
+    pub fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+    /// Whether the remote description has the peer sending on this transceiver: the
+    /// receiving half of the W3C [[FiredDirection]], which decides the `track` event.
+    pub fn receiving(&self) -> bool {
+        self.state().remote_sending
+    }
     /// `stopped`... wkrtc's `stopping` and `stopped` are one state (see docs/decisions.md).
     pub fn stopped(&self) -> bool {
         self.state().stopped

@@ -16,6 +16,7 @@ namespace wkrtc::ffi {
 
 struct DataChannelHandle;
 struct TrackHandle;
+struct TransceiverHandle;
 
 // A peer connection's events, in order.
 class EventSink {
@@ -29,7 +30,7 @@ public:
     virtual void on_ice_candidate(rust::Str candidate, rust::Str mid, std::int32_t mline) const = 0;
     virtual void on_negotiation_needed() const = 0;
     virtual void on_data_channel(rust::Box<DataChannelHandle> channel) const = 0;
-    virtual void on_track(rust::Box<TrackHandle> track, rust::Str mid, rust::Str stream_id) const = 0;
+    virtual void on_track(rust::Box<TransceiverHandle> transceiver, rust::Box<TrackHandle> track, rust::Str mid, rust::Str stream_id) const = 0;
 };
 
 // Completion of createOffer/createAnswer: an empty error_name means success.

@@ -133,6 +133,52 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
+// RTCRtpSendParameters with its one encoding (wkrtc does not send simulcast).
+struct SendParameters {
+    std::string transactionId;
+    bool active = true;
+    std::optional<std::uint32_t> maxBitrate;
+    std::optional<double> maxFramerate;
+    std::optional<double> scaleResolutionDownBy;
+    // The negotiated send codec, once negotiated, with its payload type.
+    std::vector<std::pair<std::uint8_t, CodecCapability>> codecs;
+};
+
+// RTCRtpTransceiver with its sender and receiver. Directions are the W3C strings
+// ("sendrecv", "sendonly", "recvonly", "inactive", "stopped").
+class Transceiver {
+public:
+    ~Transceiver();
+    // The same for every Transceiver object of one wkrtc transceiver.
+    std::uintptr_t key() const;
+    std::string kind() const;
+    // Empty until negotiated.
+    std::string mid() const;
+    std::string direction() const;
+    // Empty before the first negotiation.
+    std::string currentDirection() const;
+    Error setDirection(std::string_view);
+    void stop();
+    bool stopped() const;
+    // The remote description has the peer sending here (the receiving half of
+    // [[FiredDirection]]), and the stream ids it announced.
+    bool receiving() const;
+    std::vector<std::string> receiverStreamIds() const;
+    // The receiver's track: the peer's frames, decoded.
+    std::unique_ptr<Track> receiverTrack() const;
+    Error setCodecPreferences(const std::vector<CodecCapability>&);
+    // replaceTrack: null sends nothing.
+    Error replaceTrack(const Track*);
+    SendParameters sendParameters() const;
+    Error setSendParameters(const SendParameters&);
+
+    struct Impl;
+    explicit Transceiver(std::unique_ptr<Impl>);
+    Impl& impl() const { return *m_impl; }
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
 struct PeerConnectionCallbacks {
     std::function<void(std::string)> onSignalingState;
     std::function<void(std::string)> onIceGatheringState;
@@ -142,7 +188,7 @@ struct PeerConnectionCallbacks {
     std::function<void(std::string candidate, std::string mid, int mline)> onIceCandidate;
     std::function<void()> onNegotiationNeeded;
     std::function<void(std::unique_ptr<DataChannel>)> onDataChannel;
-    std::function<void(std::unique_ptr<Track>, std::string mid, std::string streamId)> onTrack;
+    std::function<void(std::unique_ptr<Transceiver>, std::unique_ptr<Track>, std::string mid, std::string streamId)> onTrack;
 };
 
 struct Description {
@@ -169,7 +215,13 @@ public:
     void addIceCandidate(std::string_view candidate, std::string_view mid, int mline, DoneCallback);
     void restartIce();
     std::unique_ptr<DataChannel> createDataChannel(std::string_view label, const DataChannelInit&, Error&);
-    Error addTrack(const Track&, std::string_view streamId);
+    // addTrack: the transceiver that sends the track (reused or new); null with `error` set.
+    std::unique_ptr<Transceiver> addTrack(const Track&, const std::vector<std::string>& streamIds, Error& error);
+    // addTransceiver(kind or track, { direction, streams }).
+    std::unique_ptr<Transceiver> addTransceiver(std::string_view kind, std::string_view direction, const std::vector<std::string>& streamIds, Error&);
+    std::unique_ptr<Transceiver> addTransceiver(const Track&, std::string_view direction, const std::vector<std::string>& streamIds, Error&);
+    Error removeTrack(const Transceiver&);
+    std::vector<std::unique_ptr<Transceiver>> transceivers() const;
     std::string signalingState() const;
     std::string connectionState() const;
     std::string localDescription() const;
