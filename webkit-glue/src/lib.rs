@@ -176,7 +176,10 @@ mod ffi {
         fn id(self: &TrackHandle) -> String;
         fn frames(self: &TrackHandle) -> u64;
         fn set_enabled(self: &TrackHandle, enabled: bool);
+        /// Replaces this handle's frame sink (a track can have several handles, each with one).
         fn set_frame_sink(self: &TrackHandle, sink: UniquePtr<FrameSink>);
+        /// Removes this handle's frame sink (a frame already being delivered may still reach it).
+        fn clear_frame_sink(self: &TrackHandle);
         /// # Safety
         /// `sample` is a valid `GstSample*` (borrowed for the call) or 0.
         unsafe fn push_sample(self: &TrackHandle, sample: usize) -> ErrorFfi;
@@ -334,7 +337,7 @@ fn deliver(sink: &EventSink, ev: Event) {
         Event::Track { transceiver, track, streams } => {
             let mid = transceiver.mid().unwrap_or_default();
             let transceiver = Box::new(TransceiverHandle { transceiver: Some(transceiver) });
-            sink.on_track(transceiver, Box::new(TrackHandle { track: Some(track) }), &mid, streams.first().map(String::as_str).unwrap_or(""))
+            sink.on_track(transceiver, TrackHandle::new(Some(track)), &mid, streams.first().map(String::as_str).unwrap_or(""))
         }
         _ => {}
     }
@@ -802,7 +805,7 @@ impl TransceiverHandle {
     }
 
     fn receiver_track(&self) -> Box<TrackHandle> {
-        Box::new(TrackHandle { track: self.with("receiver_track", || None, |t| Some(t.receiver().track())) })
+        TrackHandle::new(self.with("receiver_track", || None, |t| Some(t.receiver().track())))
     }
 
     #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
@@ -892,6 +895,20 @@ fn codec_from_ffi(c: &CodecCapabilityFfi) -> RtpCodecCapability {
 /// `MediaStreamTrack` for C++.
 pub struct TrackHandle {
     track: Option<MediaStreamTrack>,
+    /// This handle's frame callback on the track.
+    sink: Mutex<Option<u64>>,
+}
+
+impl TrackHandle {
+    fn new(track: Option<MediaStreamTrack>) -> Box<Self> {
+        Box::new(Self { track, sink: Mutex::default() })
+    }
+}
+
+impl Drop for TrackHandle {
+    fn drop(&mut self) {
+        self.clear_frame_sink();
+    }
 }
 
 fn kind_of(kind: &str) -> wkrtc::Result<MediaKind> {
@@ -925,7 +942,7 @@ fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut Er
         || Err(wkrtc::Error::Operation("internal error in wkrtc".into())),
     );
     *error = made.as_ref().map_or_else(err, |_| ok());
-    Box::new(TrackHandle { track: made.ok() })
+    TrackHandle::new(made.ok())
 }
 
 fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle> {
@@ -935,7 +952,7 @@ fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<T
         || Err(wkrtc::Error::Operation("internal error".into())),
     );
     *error = made.as_ref().map_or_else(err, |_| ok());
-    Box::new(TrackHandle { track: made.ok() })
+    TrackHandle::new(made.ok())
 }
 
 impl TrackHandle {
@@ -963,7 +980,11 @@ impl TrackHandle {
             "set_frame_sink",
             || {
                 let Some(t) = &self.track else { return };
-                t.on_sample(move |sample| {
+                let mut current = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(old) = current.take() {
+                    t.remove_sample_callback(old);
+                }
+                *current = Some(t.on_sample(move |sample| {
                     let Some(sink) = sink.as_ref() else { return };
                     let (w, h) = sample
                         .caps()
@@ -973,7 +994,20 @@ impl TrackHandle {
                     if catch_unwind(AssertUnwindSafe(|| sink.on_frame(ptr, w, h))).is_err() {
                         eprintln!("wkrtc-webkit: internal error (panic) delivering a frame");
                     }
-                });
+                }));
+            },
+            || (),
+        )
+    }
+
+    fn clear_frame_sink(&self) {
+        guard(
+            "clear_frame_sink",
+            || {
+                let id = self.sink.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let (Some(t), Some(id)) = (&self.track, id) {
+                    t.remove_sample_callback(id);
+                }
             },
             || (),
         )

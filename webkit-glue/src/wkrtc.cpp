@@ -187,7 +187,14 @@ std::string Track::kind() const { return std::string(m_impl->handle->kind()); }
 std::string Track::id() const { return std::string(m_impl->handle->id()); }
 std::uint64_t Track::frames() const { return m_impl->handle->frames(); }
 void Track::setEnabled(bool enabled) { m_impl->handle->set_enabled(enabled); }
-void Track::setFrameCallback(FrameCallback f) { m_impl->handle->set_frame_sink(std::make_unique<FrameSinkImpl>(std::move(f))); }
+void Track::setFrameCallback(FrameCallback f)
+{
+    if (!f) {
+        m_impl->handle->clear_frame_sink();
+        return;
+    }
+    m_impl->handle->set_frame_sink(std::make_unique<FrameSinkImpl>(std::move(f)));
+}
 Error Track::pushSample(GstSample* sample) { return toError(m_impl->handle->push_sample(reinterpret_cast<std::size_t>(sample))); }
 void Track::stop() { m_impl->handle->stop(); }
 

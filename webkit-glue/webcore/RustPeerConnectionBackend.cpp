@@ -17,7 +17,17 @@
 #include "RTCSctpTransportBackend.h"
 #include "RTCSessionDescription.h"
 #include "RTCSignalingState.h"
+#include "Document.h"
+#include "MediaStream.h"
+#include "MediaStreamPrivate.h"
+#include "MediaStreamTrack.h"
+#include "MediaStreamTrackPrivate.h"
+#include "RTCRtpReceiver.h"
+#include "RTCRtpSender.h"
+#include "RTCRtpTransceiver.h"
 #include "RustDataChannelHandler.h"
+#include "RustMediaSources.h"
+#include "RustRtpBackends.h"
 #include <wtf/MainThread.h>
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/WeakPtr.h>
@@ -193,8 +203,8 @@ wkrtc::PeerConnectionCallbacks RustPeerConnectionBackend::makeCallbacks()
     callbacks.onDataChannel = [onMain](std::unique_ptr<wkrtc::DataChannel> channel) {
         onMain([channel = WTFMove(channel)](auto& backend) mutable { backend.dataChannelOpenedByPeer(WTFMove(channel)); });
     };
-    // Remote media tracks reach WebCore through the RTP receiver backends, which are not in
-    // this adapter yet: a track wkrtc reports is released here (its transceiver stays in wkrtc).
+    // Remote tracks reach WebCore through the transceiver states of setRemoteDescription
+    // (WebCore fires the track events); the receiver's source unmutes in collectTransceivers.
     return callbacks;
 }
 
@@ -311,7 +321,7 @@ void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescriptio
                 protectedThis->setLocalDescriptionFailed(toException(error));
                 return;
             }
-            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), std::nullopt, nullptr, std::nullopt);
+            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), nullptr, std::nullopt);
         });
     });
 }
@@ -331,7 +341,7 @@ void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescripti
                 protectedThis->setRemoteDescriptionFailed(toException(error));
                 return;
             }
-            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), std::nullopt, nullptr, std::nullopt);
+            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), nullptr, std::nullopt);
         });
     });
 }
@@ -482,6 +492,193 @@ std::optional<bool> RustPeerConnectionBackend::canTrickleIceCandidates() const
 bool RustPeerConnectionBackend::isLocalDescriptionSet() const
 {
     return m_connection && !m_connection->localDescription().empty();
+}
+
+// ---- RTP media -------------------------------------------------------------
+// wkrtc owns the W3C rules (sender reuse, directions, negotiationneeded); this adapter mirrors
+// wkrtc's transceivers as WebCore objects, one RTCRtpTransceiver per wkrtc transceiver.
+
+static std::vector<std::string> streamIdsOf(const FixedVector<String>& ids)
+{
+    std::vector<std::string> result;
+    for (auto& id : ids)
+        result.push_back(toStdString(id));
+    return result;
+}
+
+static std::vector<std::string> streamIdsOf(const Vector<Ref<MediaStream>>& streams)
+{
+    std::vector<std::string> result;
+    for (auto& stream : streams)
+        result.push_back(toStdString(stream->id()));
+    return result;
+}
+
+static const char* directionName(RTCRtpTransceiverDirection direction)
+{
+    switch (direction) {
+    case RTCRtpTransceiverDirection::Sendrecv:
+        return "sendrecv";
+    case RTCRtpTransceiverDirection::Sendonly:
+        return "sendonly";
+    case RTCRtpTransceiverDirection::Recvonly:
+        return "recvonly";
+    case RTCRtpTransceiverDirection::Inactive:
+        return "inactive";
+    }
+    return "inactive";
+}
+
+RustRtpTransceiverBackend* RustPeerConnectionBackend::backendOf(RTCRtpTransceiver& transceiver)
+{
+    // Every transceiver of a connection with this backend is made by createTransceiver.
+    return static_cast<RustRtpTransceiverBackend*>(transceiver.backend());
+}
+
+RefPtr<RTCRtpTransceiver> RustPeerConnectionBackend::existingTransceiver(std::uintptr_t key) const
+{
+    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
+        if (auto* backend = backendOf(*transceiver); backend && backend->transceiver()->key() == key)
+            return transceiver;
+    }
+    return nullptr;
+}
+
+Ref<RTCRtpTransceiver> RustPeerConnectionBackend::createTransceiver(std::unique_ptr<wkrtc::Transceiver>&& wkrtcTransceiver, MediaStreamTrack* localTrack, std::unique_ptr<RustOutgoingSource>&& source)
+{
+    std::shared_ptr<wkrtc::Transceiver> shared = WTFMove(wkrtcTransceiver);
+    Ref peerConnection = m_peerConnection.get();
+    auto& document = downcast<Document>(*peerConnection->scriptExecutionContext());
+
+    auto senderBackend = RustRtpSenderBackend::create(shared);
+    senderBackend->setSource(WTFMove(source));
+    auto kind = toString(shared->kind());
+    auto sender = localTrack ? RTCRtpSender::create(peerConnection, Ref { *localTrack }, WTFMove(senderBackend)) : RTCRtpSender::create(peerConnection, String { kind }, WTFMove(senderBackend));
+
+    auto incoming = RustIncomingSource::create(shared->receiverTrack(), makeString("remote "_s, kind));
+    auto trackId = incoming->persistentID();
+    auto remoteTrack = MediaStreamTrack::create(document, MediaStreamTrackPrivate::create(document.logger(), WTFMove(incoming), WTFMove(trackId)));
+    auto receiver = RTCRtpReceiver::create(*this, WTFMove(remoteTrack), makeUnique<RustRtpReceiverBackend>(shared));
+
+    auto transceiver = RTCRtpTransceiver::create(WTFMove(sender), WTFMove(receiver), makeUnique<RustRtpTransceiverBackend>(WTFMove(shared)));
+    peerConnection->addInternalTransceiver(transceiver.copyRef());
+    return transceiver;
+}
+
+ExceptionOr<Ref<RTCRtpSender>> RustPeerConnectionBackend::addTrack(MediaStreamTrack& track, FixedVector<String>&& streamIds)
+{
+    if (!m_connection)
+        return noConnection();
+    wkrtc::Error error;
+    auto source = RustOutgoingSource::create(track, error);
+    if (!source)
+        return toException(error);
+    auto transceiver = m_connection->addTrack(source->wkrtcTrack(), streamIdsOf(streamIds), error);
+    if (!transceiver)
+        return toException(error);
+
+    // wkrtc reused a transceiver that never sent (W3C addTrack step 7): so does WebCore.
+    if (auto existing = existingTransceiver(transceiver->key())) {
+        Ref sender = existing->sender();
+        static_cast<RustRtpSenderBackend*>(sender->backend())->setSource(WTFMove(source));
+        sender->setTrack(Ref { track });
+        sender->setMediaStreamIds(streamIds);
+        return sender;
+    }
+    auto created = createTransceiver(WTFMove(transceiver), &track, WTFMove(source));
+    created->sender().setMediaStreamIds(streamIds);
+    return Ref { created->sender() };
+}
+
+void RustPeerConnectionBackend::removeTrack(RTCRtpSender& sender)
+{
+    if (!m_connection)
+        return;
+    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
+        if (&transceiver->sender() != &sender)
+            continue;
+        if (auto* backend = backendOf(*transceiver))
+            m_connection->removeTrack(*backend->transceiver());
+        static_cast<RustRtpSenderBackend*>(sender.backend())->clearSource();
+        return;
+    }
+}
+
+ExceptionOr<Ref<RTCRtpTransceiver>> RustPeerConnectionBackend::addTransceiver(const String& kind, const RTCRtpTransceiverInit& init, IgnoreNegotiationNeededFlag)
+{
+    if (!m_connection)
+        return noConnection();
+    wkrtc::Error error;
+    auto transceiver = m_connection->addTransceiver(toStdString(kind), directionName(init.direction), streamIdsOf(init.streams), error);
+    if (!transceiver)
+        return toException(error);
+    return createTransceiver(WTFMove(transceiver), nullptr, nullptr);
+}
+
+ExceptionOr<Ref<RTCRtpTransceiver>> RustPeerConnectionBackend::addTransceiver(Ref<MediaStreamTrack>&& track, const RTCRtpTransceiverInit& init)
+{
+    if (!m_connection)
+        return noConnection();
+    wkrtc::Error error;
+    auto source = RustOutgoingSource::create(track, error);
+    if (!source)
+        return toException(error);
+    auto transceiver = m_connection->addTransceiver(source->wkrtcTrack(), directionName(init.direction), streamIdsOf(init.streams), error);
+    if (!transceiver)
+        return toException(error);
+    return createTransceiver(WTFMove(transceiver), track.ptr(), WTFMove(source));
+}
+
+// After a description is applied: transceivers wkrtc made for the peer's new media sections
+// get their WebCore objects, and receivers whose peer sends unmute.
+void RustPeerConnectionBackend::collectTransceivers()
+{
+    if (!m_connection)
+        return;
+    for (auto& transceiver : m_connection->transceivers()) {
+        RefPtr webcoreTransceiver = existingTransceiver(transceiver->key());
+        bool receiving = transceiver->receiving();
+        if (!webcoreTransceiver)
+            webcoreTransceiver = createTransceiver(WTFMove(transceiver), nullptr, nullptr);
+        auto& source = webcoreTransceiver->receiver().track().privateTrack().source();
+        if (source.muted() == receiving)
+            source.setMuted(!receiving);
+    }
+}
+
+Ref<MediaStream> RustPeerConnectionBackend::remoteStream(const String& id)
+{
+    return m_remoteStreams.ensure(id, [&] {
+        auto& document = downcast<Document>(*m_peerConnection->scriptExecutionContext());
+        return MediaStream::create(document, MediaStreamPrivate::create(document.logger(), { }, String { id }));
+    }).iterator->value;
+}
+
+// The W3C [[FiredDirection]] of each negotiated transceiver and the streams its peer announced,
+// from which WebCore fires track events and updates the remote streams.
+PeerConnectionBackend::TransceiverStates RustPeerConnectionBackend::transceiverStates()
+{
+    TransceiverStates states;
+    if (!m_connection)
+        return states;
+    for (auto& transceiver : m_connection->transceivers()) {
+        auto mid = transceiver->mid();
+        if (mid.empty())
+            continue;
+        TransceiverState state;
+        state.mid = toString(mid);
+        bool sending = false;
+        if (auto direction = toRTCRtpTransceiverDirection(transceiver->direction()))
+            sending = *direction == RTCRtpTransceiverDirection::Sendrecv || *direction == RTCRtpTransceiverDirection::Sendonly;
+        if (transceiver->receiving()) {
+            for (auto& id : transceiver->receiverStreamIds())
+                state.receiverStreams.append(remoteStream(toString(id)));
+            state.firedDirection = sending ? RTCRtpTransceiverDirection::Sendrecv : RTCRtpTransceiverDirection::Recvonly;
+        } else
+            state.firedDirection = sending ? RTCRtpTransceiverDirection::Sendonly : RTCRtpTransceiverDirection::Inactive;
+        states.append(WTFMove(state));
+    }
+    return states;
 }
 
 } // namespace WebCore

@@ -11,11 +11,14 @@
 #include <memory>
 #include <string>
 #include <wkrtc/wkrtc.h>
+#include <wtf/HashMap.h>
 #include <wtf/TZoneMalloc.h>
 
 namespace WebCore {
 
 class Exception;
+class MediaStream;
+class RustRtpTransceiverBackend;
 
 class RustPeerConnectionBackend final : public PeerConnectionBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustPeerConnectionBackend);
@@ -46,6 +49,19 @@ private:
     void emulatePlatformEvent(const String&) final;
     std::optional<bool> canTrickleIceCandidates() const final;
     bool isLocalDescriptionSet() const final;
+    ExceptionOr<Ref<RTCRtpSender>> addTrack(MediaStreamTrack&, FixedVector<String>&&) final;
+    void removeTrack(RTCRtpSender&) final;
+    ExceptionOr<Ref<RTCRtpTransceiver>> addTransceiver(const String&, const RTCRtpTransceiverInit&, IgnoreNegotiationNeededFlag) final;
+    ExceptionOr<Ref<RTCRtpTransceiver>> addTransceiver(Ref<MediaStreamTrack>&&, const RTCRtpTransceiverInit&) final;
+    void collectTransceivers() final;
+
+    // WebCore's transceiver, sender and receiver over a wkrtc transceiver; `source` feeds the
+    // sender with the local track's frames.
+    Ref<RTCRtpTransceiver> createTransceiver(std::unique_ptr<wkrtc::Transceiver>&&, MediaStreamTrack* localTrack, std::unique_ptr<class RustOutgoingSource>&&);
+    RefPtr<RTCRtpTransceiver> existingTransceiver(std::uintptr_t key) const;
+    static RustRtpTransceiverBackend* backendOf(RTCRtpTransceiver&);
+    TransceiverStates transceiverStates();
+    Ref<MediaStream> remoteStream(const String& id);
 
     // wkrtc's events, on the main thread.
     void iceConnectionStateChanged(const std::string&);
@@ -62,6 +78,8 @@ private:
     std::unique_ptr<wkrtc::PeerConnection> m_connection;
     wkrtc::Configuration m_configuration;
     uint32_t m_negotiationNeededEventId { 0 };
+    // The peer's streams by id, for track events (msid).
+    HashMap<String, Ref<MediaStream>> m_remoteStreams;
 };
 
 } // namespace WebCore

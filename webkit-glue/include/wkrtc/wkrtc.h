@@ -122,6 +122,9 @@ public:
     std::string id() const;
     std::uint64_t frames() const;
     void setEnabled(bool);
+    // Replaces this object's callback; an empty one removes it. A frame already being
+    // delivered may still reach the old callback once: it must not hold raw pointers to
+    // objects that may be gone by then.
     void setFrameCallback(FrameCallback);
     Error pushSample(GstSample*);
     void stop();

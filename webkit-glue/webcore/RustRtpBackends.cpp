@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MPL-2.0
+#include "config.h"
+#include "RustRtpBackends.h"
+
+#if ENABLE(WEB_RTC) && USE(RUST_WEBRTC)
+
+#include "ContextDestructionObserverInlines.h"
+#include "JSDOMPromiseDeferred.h"
+#include "MediaStreamTrack.h"
+#include "RTCDtlsTransportBackend.h"
+#include "RTCRtpCodecCapability.h"
+#include "RTCRtpSendParameters.h"
+#include "RTCRtpSender.h"
+#include "RustMediaSources.h"
+#include "RustPeerConnectionBackend.h"
+#include <wtf/TZoneMallocInlines.h>
+#include <wtf/text/CString.h>
+
+namespace WebCore {
+
+WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpTransceiverBackend);
+WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpSenderBackend);
+WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpReceiverBackend);
+WTF_MAKE_TZONE_ALLOCATED_IMPL(RustDTMFSenderBackend);
+
+static String toString(const std::string& s)
+{
+    return String::fromUTF8(std::span(s.data(), s.size()));
+}
+
+static std::string toStdString(const String& s)
+{
+    auto utf8 = s.utf8();
+    return std::string(utf8.data(), utf8.length());
+}
+
+std::optional<RTCRtpTransceiverDirection> toRTCRtpTransceiverDirection(const std::string& direction)
+{
+    if (direction == "sendrecv")
+        return RTCRtpTransceiverDirection::Sendrecv;
+    if (direction == "sendonly")
+        return RTCRtpTransceiverDirection::Sendonly;
+    if (direction == "recvonly")
+        return RTCRtpTransceiverDirection::Recvonly;
+    if (direction == "inactive")
+        return RTCRtpTransceiverDirection::Inactive;
+    return std::nullopt; // "stopped" and none: WebCore keeps stopping in its own state.
+}
+
+static const char* directionName(RTCRtpTransceiverDirection direction)
+{
+    switch (direction) {
+    case RTCRtpTransceiverDirection::Sendrecv:
+        return "sendrecv";
+    case RTCRtpTransceiverDirection::Sendonly:
+        return "sendonly";
+    case RTCRtpTransceiverDirection::Recvonly:
+        return "recvonly";
+    case RTCRtpTransceiverDirection::Inactive:
+        return "inactive";
+    }
+    return "inactive";
+}
+
+RustRtpTransceiverBackend::RustRtpTransceiverBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+    : m_transceiver(WTFMove(transceiver))
+{
+}
+
+RTCRtpTransceiverDirection RustRtpTransceiverBackend::direction() const
+{
+    return toRTCRtpTransceiverDirection(m_transceiver->direction()).value_or(RTCRtpTransceiverDirection::Inactive);
+}
+
+std::optional<RTCRtpTransceiverDirection> RustRtpTransceiverBackend::currentDirection() const
+{
+    auto current = m_transceiver->currentDirection();
+    if (current.empty())
+        return std::nullopt;
+    return toRTCRtpTransceiverDirection(current).value_or(RTCRtpTransceiverDirection::Inactive);
+}
+
+void RustRtpTransceiverBackend::setDirection(RTCRtpTransceiverDirection direction)
+{
+    // WebCore checks the transceiver is not stopping before; wkrtc asks for negotiation.
+    m_transceiver->setDirection(directionName(direction));
+}
+
+String RustRtpTransceiverBackend::mid()
+{
+    auto mid = m_transceiver->mid();
+    return mid.empty() ? String { } : toString(mid);
+}
+
+void RustRtpTransceiverBackend::stop()
+{
+    m_transceiver->stop();
+}
+
+bool RustRtpTransceiverBackend::stopped() const
+{
+    return m_transceiver->stopped();
+}
+
+ExceptionOr<void> RustRtpTransceiverBackend::setCodecPreferences(const Vector<RTCRtpCodecCapability>& codecs)
+{
+    std::vector<wkrtc::CodecCapability> list;
+    for (auto& codec : codecs)
+        list.push_back(wkrtc::CodecCapability { toStdString(codec.mimeType), static_cast<unsigned>(codec.clockRate), codec.channels.value_or(0), toStdString(codec.sdpFmtpLine) });
+    if (auto error = m_transceiver->setCodecPreferences(list))
+        return RustPeerConnectionBackend::toException(error);
+    return { };
+}
+
+RustRtpSenderBackend::RustRtpSenderBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+    : m_transceiver(WTFMove(transceiver))
+{
+}
+
+RustRtpSenderBackend::~RustRtpSenderBackend() = default;
+
+void RustRtpSenderBackend::setSource(std::unique_ptr<RustOutgoingSource>&& source)
+{
+    m_source = WTFMove(source);
+}
+
+void RustRtpSenderBackend::clearSource()
+{
+    m_source = nullptr;
+}
+
+bool RustRtpSenderBackend::replaceTrack(RTCRtpSender&, MediaStreamTrack* track)
+{
+    if (!track) {
+        if (m_transceiver->replaceTrack(nullptr))
+            return false;
+        m_source = nullptr;
+        return true;
+    }
+    wkrtc::Error error;
+    auto source = RustOutgoingSource::create(*track, error);
+    if (!source || m_transceiver->replaceTrack(&source->wkrtcTrack()))
+        return false;
+    m_source = WTFMove(source);
+    return true;
+}
+
+RTCRtpSendParameters RustRtpSenderBackend::getParameters() const
+{
+    auto parameters = m_transceiver->sendParameters();
+    RTCRtpSendParameters result;
+    result.transactionId = toString(parameters.transactionId);
+    RTCRtpEncodingParameters encoding;
+    encoding.active = parameters.active;
+    if (parameters.maxBitrate)
+        encoding.maxBitrate = *parameters.maxBitrate;
+    if (parameters.maxFramerate)
+        encoding.maxFramerate = static_cast<unsigned long>(*parameters.maxFramerate);
+    encoding.scaleResolutionDownBy = parameters.scaleResolutionDownBy;
+    result.encodings.append(WTFMove(encoding));
+    for (auto& [payloadType, codec] : parameters.codecs) {
+        RTCRtpCodecParameters codecParameters;
+        codecParameters.payloadType = payloadType;
+        codecParameters.mimeType = toString(codec.mimeType);
+        codecParameters.clockRate = codec.clockRate;
+        codecParameters.channels = codec.channels ? codec.channels : 1;
+        codecParameters.sdpFmtpLine = toString(codec.sdpFmtpLine);
+        result.codecs.append(WTFMove(codecParameters));
+    }
+    return result;
+}
+
+void RustRtpSenderBackend::setParameters(const RTCRtpSendParameters& parameters, DOMPromiseDeferred<void>&& promise)
+{
+    if (parameters.encodings.size() != 1) {
+        promise.reject(Exception { ExceptionCode::InvalidModificationError, "wkrtc sends one encoding"_s });
+        return;
+    }
+    auto& encoding = parameters.encodings[0];
+    wkrtc::SendParameters next;
+    next.transactionId = toStdString(parameters.transactionId);
+    next.active = encoding.active;
+    if (encoding.maxBitrate)
+        next.maxBitrate = static_cast<std::uint32_t>(*encoding.maxBitrate);
+    if (encoding.maxFramerate)
+        next.maxFramerate = static_cast<double>(*encoding.maxFramerate);
+    next.scaleResolutionDownBy = encoding.scaleResolutionDownBy;
+    if (auto error = m_transceiver->setSendParameters(next)) {
+        promise.reject(RustPeerConnectionBackend::toException(error));
+        return;
+    }
+    promise.resolve();
+}
+
+std::unique_ptr<RTCDTMFSenderBackend> RustRtpSenderBackend::createDTMFBackend()
+{
+    return makeUnique<RustDTMFSenderBackend>();
+}
+
+Ref<RTCRtpTransformBackend> RustRtpSenderBackend::rtcRtpTransformBackend()
+{
+    if (!m_transformBackend) {
+        auto mediaType = m_transceiver->kind() == "audio" ? RTCRtpTransformBackend::MediaType::Audio : RTCRtpTransformBackend::MediaType::Video;
+        m_transformBackend = RustRtpTransformBackend::create(mediaType, RTCRtpTransformBackend::Side::Sender);
+    }
+    return *m_transformBackend;
+}
+
+// The stream ids are announced with the track when it is added (addTrack, addTransceiver);
+// wkrtc does not change them afterwards, so setStreams() has no effect on the next offer.
+void RustRtpSenderBackend::setMediaStreamIds(const FixedVector<String>&)
+{
+}
+
+std::unique_ptr<RTCDtlsTransportBackend> RustRtpSenderBackend::dtlsTransportBackend()
+{
+    return nullptr;
+}
+
+RustRtpReceiverBackend::RustRtpReceiverBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+    : m_transceiver(WTFMove(transceiver))
+{
+}
+
+Ref<RTCRtpTransformBackend> RustRtpReceiverBackend::rtcRtpTransformBackend()
+{
+    if (!m_transformBackend) {
+        auto mediaType = m_transceiver->kind() == "audio" ? RTCRtpTransformBackend::MediaType::Audio : RTCRtpTransformBackend::MediaType::Video;
+        m_transformBackend = RustRtpTransformBackend::create(mediaType, RTCRtpTransformBackend::Side::Receiver);
+    }
+    return *m_transformBackend;
+}
+
+std::unique_ptr<RTCDtlsTransportBackend> RustRtpReceiverBackend::dtlsTransportBackend()
+{
+    return nullptr;
+}
+
+} // namespace WebCore
+
+#endif // ENABLE(WEB_RTC) && USE(RUST_WEBRTC)
