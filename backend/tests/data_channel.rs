@@ -168,6 +168,7 @@ fn send_before_open_is_invalid_state() {
 fn sends_up_to_the_peers_limit() {
     let (a, b) = (Peer::new(), Peer::new());
     let dc_a = a.pc.create_data_channel("big", DataChannelInit::default()).unwrap();
+    assert_eq!(a.pc.sctp_max_message_size(), None, "no SCTP transport before a remote description");
     let offer = wait(a.pc.create_offer(wkrtc::OfferOptions::default())).unwrap();
     wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
     wait(b.pc.set_remote_description(offer)).unwrap();
@@ -176,6 +177,8 @@ fn sends_up_to_the_peers_limit() {
     wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
     let chromium_like = answer.sdp.replace("a=max-message-size:65536", "a=max-message-size:262144");
     wait(a.pc.set_remote_description(wkrtc::SessionDescription::answer(chromium_like))).unwrap();
+    assert_eq!(a.pc.sctp_max_message_size(), Some(256 * 1024), "sctp.maxMessageSize is the peer's limit");
+    assert_eq!(b.pc.sctp_max_message_size(), Some(65536), "and wkrtc's own 64 KiB seen from the other side");
     b.trickle_to(&a);
     wait_open(&dc_a);
     dc_a.send_binary(&vec![7; 256 * 1024]).unwrap();

@@ -123,6 +123,8 @@ mod ffi {
         fn ice_connection_state(self: &PeerConnectionHandle) -> String;
         /// 1 or 0, -1 while unknown (no remote description).
         fn can_trickle_ice_candidates(self: &PeerConnectionHandle) -> i32;
+        /// `sctp.maxMessageSize`; 0 while there is no SCTP transport.
+        fn sctp_max_message_size(self: &PeerConnectionHandle) -> u64;
         fn close(self: &PeerConnectionHandle);
 
         fn label(self: &DataChannelHandle) -> String;
@@ -194,6 +196,7 @@ mod ffi {
         fn on_ice_gathering_state(self: &EventSink, state: &str);
         fn on_ice_connection_state(self: &EventSink, state: &str);
         fn on_connection_state(self: &EventSink, state: &str);
+        fn on_dtls_state(self: &EventSink, state: &str);
         fn on_ice_candidate(self: &EventSink, candidate: &str, mid: &str, mline: i32);
         fn on_negotiation_needed(self: &EventSink);
         fn on_data_channel(self: &EventSink, channel: Box<DataChannelHandle>);
@@ -330,6 +333,7 @@ fn deliver(sink: &EventSink, ev: Event) {
         Event::IceGatheringStateChange(s) => sink.on_ice_gathering_state(&lower(format!("{s:?}"))),
         Event::IceConnectionStateChange(s) => sink.on_ice_connection_state(&lower(format!("{s:?}"))),
         Event::ConnectionStateChange(s) => sink.on_connection_state(&lower(format!("{s:?}"))),
+        Event::DtlsStateChange(s) => sink.on_dtls_state(&lower(format!("{s:?}"))),
         Event::IceCandidate(Some(c)) => sink.on_ice_candidate(&c.candidate, c.sdp_mid.as_deref().unwrap_or(""), c.sdp_mline_index.map_or(-1, |i| i as i32)),
         Event::IceCandidate(None) => sink.on_ice_candidate("", "", -1),
         Event::NegotiationNeeded => sink.on_negotiation_needed(),
@@ -547,6 +551,10 @@ impl PeerConnectionHandle {
         let made = guard(what, f, || Err(wkrtc::Error::Operation(format!("internal error in wkrtc ({what})"))));
         *error = made.as_ref().map_or_else(err, |_| ok());
         Box::new(TransceiverHandle { transceiver: made.ok() })
+    }
+
+    fn sctp_max_message_size(&self) -> u64 {
+        guard("sctp_max_message_size", || self.pc.as_ref().and_then(PeerConnection::sctp_max_message_size).unwrap_or(0), || 0)
     }
 
     fn signaling_state(&self) -> String {

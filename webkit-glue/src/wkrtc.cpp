@@ -21,6 +21,7 @@ public:
     void on_ice_gathering_state(rust::Str s) const override { if (m_callbacks.onIceGatheringState) m_callbacks.onIceGatheringState(str(s)); }
     void on_ice_connection_state(rust::Str s) const override { if (m_callbacks.onIceConnectionState) m_callbacks.onIceConnectionState(str(s)); }
     void on_connection_state(rust::Str s) const override { if (m_callbacks.onConnectionState) m_callbacks.onConnectionState(str(s)); }
+    void on_dtls_state(rust::Str s) const override { if (m_callbacks.onDtlsState) m_callbacks.onDtlsState(str(s)); }
     void on_ice_candidate(rust::Str c, rust::Str mid, std::int32_t mline) const override
     {
         if (m_callbacks.onIceCandidate)
@@ -397,6 +398,14 @@ std::optional<bool> PeerConnection::canTrickleIceCandidates() const
     if (value < 0)
         return std::nullopt;
     return value == 1;
+}
+
+std::optional<std::uint64_t> PeerConnection::sctpMaxMessageSize() const
+{
+    auto size = m_impl->handle->sctp_max_message_size();
+    if (!size)
+        return std::nullopt;
+    return size;
 }
 
 void PeerConnection::close() { m_impl->handle->close(); }

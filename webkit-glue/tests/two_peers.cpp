@@ -35,6 +35,7 @@ struct State {
     int frames = 0;
     int width = 0, height = 0;
     std::string connectionA;
+    std::string dtlsA;
     bool done = false;
     wkrtc::Error lastError;
     std::string sdpType, sdp;
@@ -122,6 +123,7 @@ int main()
     wkrtc::PeerConnectionCallbacks ca;
     ca.onIceCandidate = [&](std::string c, std::string mid, int mline) { trickle(true, c, mid, mline); };
     ca.onConnectionState = [](std::string s) { std::lock_guard<std::mutex> l(state.lock); state.connectionA = s; notify(); };
+    ca.onDtlsState = [](std::string s) { std::lock_guard<std::mutex> l(state.lock); state.dtlsA = s; notify(); };
     wkrtc::PeerConnectionCallbacks cb;
     cb.onIceCandidate = [&](std::string c, std::string mid, int mline) { trickle(false, c, mid, mline); };
     cb.onDataChannel = [](std::unique_ptr<wkrtc::DataChannel> channel) {
@@ -188,6 +190,7 @@ int main()
     channel->setCallbacks(std::move(mine));
 
     // Offer/answer.
+    check(!a->sctpMaxMessageSize(), "no SCTP transport before negotiation");
     auto offer = runSdp([&](wkrtc::DescriptionCallback f) { a->createOffer(f); }, "createOffer");
     check(offer.first == "offer" && offer.second.find("m=video") != std::string::npos, "the offer has a video section");
     check(!runVoid([&](wkrtc::DoneCallback f) { a->setLocalDescription(offer.first, offer.second, f); }, "A setLocalDescription"), "A setLocalDescription");
@@ -224,6 +227,8 @@ int main()
     }
 
     check(waitFor([] { return state.connectionA == "connected"; }, "connected"), "A connected");
+    check(waitFor([] { return state.dtlsA == "connected"; }, "DTLS connected"), "A's DTLS transport connected");
+    check(a->sctpMaxMessageSize() == std::optional<std::uint64_t>(65536), "sctp.maxMessageSize is the peer's 64 KiB");
     check(waitFor([] { return state.channelOpen && state.remoteChannel; }, "channel open"), "channel open on both sides");
     check(channel->ordered() && !channel->negotiated() && !channel->maxRetransmits(), "channel options");
     {

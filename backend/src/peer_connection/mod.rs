@@ -471,6 +471,16 @@ impl PeerConnection {
         let st = self.inner.lock();
         st.jsep.remote_description().map(|d| d.sdp.lines().any(|l| l.starts_with("a=ice-options:") && l.contains("trickle")))
     }
+    /// `sctp.maxMessageSize`: the largest message wkrtc sends on a data channel (the peer's
+    /// limit, capped by wkrtc's); `None` until a remote description has a data section.
+    pub fn sctp_max_message_size(&self) -> Option<u64> {
+        let has_data = {
+            let st = self.inner.lock();
+            let remote = st.jsep.remote_description().map(|d| d.sdp.clone());
+            remote.and_then(|sdp| ParsedDescription::parse(&sdp).ok()).is_some_and(|p| p.has_data_channel())
+        };
+        has_data.then(|| self.inner.max_message_size.load(Ordering::Relaxed))
+    }
     /// `getConfiguration`.
     pub fn configuration(&self) -> Configuration {
         self.inner.config.clone()

@@ -26,6 +26,7 @@ public:
     virtual void on_ice_gathering_state(rust::Str state) const = 0;
     virtual void on_ice_connection_state(rust::Str state) const = 0;
     virtual void on_connection_state(rust::Str state) const = 0;
+    virtual void on_dtls_state(rust::Str state) const = 0;
     // An empty candidate is end-of-candidates; mline is -1 when unknown.
     virtual void on_ice_candidate(rust::Str candidate, rust::Str mid, std::int32_t mline) const = 0;
     virtual void on_negotiation_needed() const = 0;

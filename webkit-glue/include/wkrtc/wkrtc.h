@@ -187,6 +187,8 @@ struct PeerConnectionCallbacks {
     std::function<void(std::string)> onIceGatheringState;
     std::function<void(std::string)> onIceConnectionState;
     std::function<void(std::string)> onConnectionState;
+    // The DTLS transport's state: "new", "connecting", "connected", "closed", "failed".
+    std::function<void(std::string)> onDtlsState;
     // An empty candidate is end-of-candidates; mline is -1 when unknown.
     std::function<void(std::string candidate, std::string mid, int mline)> onIceCandidate;
     std::function<void()> onNegotiationNeeded;
@@ -237,6 +239,8 @@ public:
     std::string iceConnectionState() const;
     // Unknown until a remote description is set.
     std::optional<bool> canTrickleIceCandidates() const;
+    // sctp.maxMessageSize, once a remote description has a data section.
+    std::optional<std::uint64_t> sctpMaxMessageSize() const;
     void close();
 
     struct Impl;
