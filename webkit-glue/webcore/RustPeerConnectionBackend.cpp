@@ -28,6 +28,7 @@
 #include "RustDataChannelHandler.h"
 #include "RustMediaSources.h"
 #include "RustRtpBackends.h"
+#include "RustTransports.h"
 #include <wtf/MainThread.h>
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/WeakPtr.h>
@@ -153,6 +154,28 @@ static std::optional<RTCIceGatheringState> iceGatheringState(const std::string& 
     return std::nullopt;
 }
 
+// With everything bundled, the ICE transport's state is the connection's ICE state.
+static RTCIceTransportState iceTransportState(RTCIceConnectionState state)
+{
+    switch (state) {
+    case RTCIceConnectionState::New:
+        return RTCIceTransportState::New;
+    case RTCIceConnectionState::Checking:
+        return RTCIceTransportState::Checking;
+    case RTCIceConnectionState::Connected:
+        return RTCIceTransportState::Connected;
+    case RTCIceConnectionState::Completed:
+        return RTCIceTransportState::Completed;
+    case RTCIceConnectionState::Failed:
+        return RTCIceTransportState::Failed;
+    case RTCIceConnectionState::Disconnected:
+        return RTCIceTransportState::Disconnected;
+    case RTCIceConnectionState::Closed:
+        return RTCIceTransportState::Closed;
+    }
+    return RTCIceTransportState::New;
+}
+
 static Exception noConnection()
 {
     return Exception { ExceptionCode::InvalidStateError, "The peer connection has no configuration"_s };
@@ -160,6 +183,7 @@ static Exception noConnection()
 
 RustPeerConnectionBackend::RustPeerConnectionBackend(RTCPeerConnection& peerConnection)
     : PeerConnectionBackend(peerConnection)
+    , m_transportHub(RustTransportHub::create())
 {
 }
 
@@ -185,6 +209,9 @@ wkrtc::PeerConnectionCallbacks RustPeerConnectionBackend::makeCallbacks()
     // results (DescriptionStates) and through the ICE connection state.
     callbacks.onIceConnectionState = [onMain](std::string state) {
         onMain([state = WTFMove(state)](auto& backend) { backend.iceConnectionStateChanged(state); });
+    };
+    callbacks.onDtlsState = [onMain](std::string state) {
+        onMain([state = WTFMove(state)](auto& backend) { backend.dtlsStateChanged(state); });
     };
     callbacks.onIceGatheringState = [onMain](std::string state) {
         onMain([state = WTFMove(state)](auto& backend) { backend.iceGatheringStateChangedTo(state); });
@@ -321,7 +348,8 @@ void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescriptio
                 protectedThis->setLocalDescriptionFailed(toException(error));
                 return;
             }
-            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), nullptr, std::nullopt);
+            auto [sctp, maxMessageSize] = protectedThis->sctpTransport();
+            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), WTFMove(sctp), maxMessageSize);
         });
     });
 }
@@ -341,7 +369,8 @@ void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescripti
                 protectedThis->setRemoteDescriptionFailed(toException(error));
                 return;
             }
-            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), nullptr, std::nullopt);
+            auto [sctp, maxMessageSize] = protectedThis->sctpTransport();
+            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), WTFMove(sctp), maxMessageSize);
         });
     });
 }
@@ -428,6 +457,7 @@ void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& nam
     auto state = iceConnectionState(name);
     if (!state)
         return;
+    m_transportHub->setIceState(iceTransportState(*state));
     Ref connection = m_peerConnection.get();
     if (connection->iceConnectionState() != *state)
         connection->updateIceConnectionState(*state);
@@ -435,8 +465,36 @@ void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& nam
 
 void RustPeerConnectionBackend::iceGatheringStateChangedTo(const std::string& name)
 {
-    if (auto state = iceGatheringState(name))
-        iceGatheringStateChanged(*state);
+    auto state = iceGatheringState(name);
+    if (!state)
+        return;
+    m_transportHub->setGatheringState(*state);
+    iceGatheringStateChanged(*state);
+}
+
+void RustPeerConnectionBackend::dtlsStateChanged(const std::string& name)
+{
+    static constexpr std::pair<const char*, RTCDtlsTransportState> states[] = {
+        { "new", RTCDtlsTransportState::New },
+        { "connecting", RTCDtlsTransportState::Connecting },
+        { "connected", RTCDtlsTransportState::Connected },
+        { "closed", RTCDtlsTransportState::Closed },
+        { "failed", RTCDtlsTransportState::Failed },
+    };
+    for (auto& [stateName, state] : states) {
+        if (name == stateName)
+            m_transportHub->setDtlsState(state);
+    }
+}
+
+std::pair<std::unique_ptr<RTCSctpTransportBackend>, std::optional<double>> RustPeerConnectionBackend::sctpTransport()
+{
+    auto size = m_connection ? m_connection->sctpMaxMessageSize() : std::nullopt;
+    if (!size)
+        return { nullptr, std::nullopt };
+    std::optional<double> maxMessageSize = static_cast<double>(*size);
+    m_transportHub->setSctpNegotiated(maxMessageSize);
+    return { makeUnique<RustSctpTransportBackend>(m_transportHub.copyRef()), maxMessageSize };
 }
 
 void RustPeerConnectionBackend::iceCandidateGathered(String&& candidate, String&& mid, int mline)
@@ -550,7 +608,7 @@ Ref<RTCRtpTransceiver> RustPeerConnectionBackend::createTransceiver(std::unique_
     Ref peerConnection = m_peerConnection.get();
     auto& document = downcast<Document>(*peerConnection->scriptExecutionContext());
 
-    auto senderBackend = RustRtpSenderBackend::create(shared);
+    auto senderBackend = RustRtpSenderBackend::create(shared, m_transportHub.copyRef());
     senderBackend->setSource(WTFMove(source));
     auto kind = toString(shared->kind());
     auto sender = localTrack ? RTCRtpSender::create(peerConnection, Ref { *localTrack }, WTFMove(senderBackend)) : RTCRtpSender::create(peerConnection, String { kind }, WTFMove(senderBackend));
@@ -558,7 +616,7 @@ Ref<RTCRtpTransceiver> RustPeerConnectionBackend::createTransceiver(std::unique_
     auto incoming = RustIncomingSource::create(shared->receiverTrack(), makeString("remote "_s, kind));
     auto trackId = incoming->persistentID();
     auto remoteTrack = MediaStreamTrack::create(document, MediaStreamTrackPrivate::create(document.logger(), WTFMove(incoming), WTFMove(trackId)));
-    auto receiver = RTCRtpReceiver::create(*this, WTFMove(remoteTrack), makeUnique<RustRtpReceiverBackend>(shared));
+    auto receiver = RTCRtpReceiver::create(*this, WTFMove(remoteTrack), makeUnique<RustRtpReceiverBackend>(shared, m_transportHub.copyRef()));
 
     auto transceiver = RTCRtpTransceiver::create(WTFMove(sender), WTFMove(receiver), makeUnique<RustRtpTransceiverBackend>(WTFMove(shared)));
     peerConnection->addInternalTransceiver(transceiver.copyRef());

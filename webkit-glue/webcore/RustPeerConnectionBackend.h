@@ -19,6 +19,8 @@ namespace WebCore {
 class Exception;
 class MediaStream;
 class RustRtpTransceiverBackend;
+class RustTransportHub;
+class RTCSctpTransportBackend;
 
 class RustPeerConnectionBackend final : public PeerConnectionBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustPeerConnectionBackend);
@@ -69,6 +71,9 @@ private:
     void iceCandidateGathered(String&& candidate, String&& mid, int mline);
     void negotiationNeeded();
     void dataChannelOpenedByPeer(std::unique_ptr<wkrtc::DataChannel>&&);
+    void dtlsStateChanged(const std::string&);
+    // After a description is applied: the SCTP transport, once a data section is negotiated.
+    std::pair<std::unique_ptr<RTCSctpTransportBackend>, std::optional<double>> sctpTransport();
 
     wkrtc::PeerConnectionCallbacks makeCallbacks();
     DescriptionStates descriptionStates() const;
@@ -78,6 +83,8 @@ private:
     std::unique_ptr<wkrtc::PeerConnection> m_connection;
     wkrtc::Configuration m_configuration;
     uint32_t m_negotiationNeededEventId { 0 };
+    // The connection's one ICE, DTLS and SCTP transport, as WebCore's transport objects see it.
+    const Ref<RustTransportHub> m_transportHub;
     // The peer's streams by id, for track events (msid).
     HashMap<String, Ref<MediaStream>> m_remoteStreams;
 };

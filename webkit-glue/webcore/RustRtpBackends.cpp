@@ -13,6 +13,7 @@
 #include "RTCRtpSender.h"
 #include "RustMediaSources.h"
 #include "RustPeerConnectionBackend.h"
+#include "RustTransports.h"
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/text/CString.h>
 
@@ -112,8 +113,9 @@ ExceptionOr<void> RustRtpTransceiverBackend::setCodecPreferences(const Vector<RT
     return { };
 }
 
-RustRtpSenderBackend::RustRtpSenderBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+RustRtpSenderBackend::RustRtpSenderBackend(std::shared_ptr<wkrtc::Transceiver> transceiver, Ref<RustTransportHub>&& hub)
     : m_transceiver(WTFMove(transceiver))
+    , m_hub(WTFMove(hub))
 {
 }
 
@@ -212,13 +214,17 @@ void RustRtpSenderBackend::setMediaStreamIds(const FixedVector<String>&)
 {
 }
 
+// Every negotiated transceiver shares the connection's one (bundled) DTLS transport.
 std::unique_ptr<RTCDtlsTransportBackend> RustRtpSenderBackend::dtlsTransportBackend()
 {
-    return nullptr;
+    if (m_transceiver->mid().empty())
+        return nullptr;
+    return makeUnique<RustDtlsTransportBackend>(m_hub.copyRef());
 }
 
-RustRtpReceiverBackend::RustRtpReceiverBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+RustRtpReceiverBackend::RustRtpReceiverBackend(std::shared_ptr<wkrtc::Transceiver> transceiver, Ref<RustTransportHub>&& hub)
     : m_transceiver(WTFMove(transceiver))
+    , m_hub(WTFMove(hub))
 {
 }
 
@@ -233,7 +239,9 @@ Ref<RTCRtpTransformBackend> RustRtpReceiverBackend::rtcRtpTransformBackend()
 
 std::unique_ptr<RTCDtlsTransportBackend> RustRtpReceiverBackend::dtlsTransportBackend()
 {
-    return nullptr;
+    if (m_transceiver->mid().empty())
+        return nullptr;
+    return makeUnique<RustDtlsTransportBackend>(m_hub.copyRef());
 }
 
 } // namespace WebCore

@@ -19,6 +19,7 @@
 namespace WebCore {
 
 class RustOutgoingSource;
+class RustTransportHub;
 
 class RustRtpTransceiverBackend final : public RTCRtpTransceiverBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustRtpTransceiverBackend);
@@ -42,7 +43,7 @@ private:
 class RustRtpSenderBackend final : public RTCRtpSenderBackend, public RefCounted<RustRtpSenderBackend> {
     WTF_MAKE_TZONE_ALLOCATED(RustRtpSenderBackend);
 public:
-    static Ref<RustRtpSenderBackend> create(std::shared_ptr<wkrtc::Transceiver> transceiver) { return adoptRef(*new RustRtpSenderBackend(WTFMove(transceiver))); }
+    static Ref<RustRtpSenderBackend> create(std::shared_ptr<wkrtc::Transceiver> transceiver, Ref<RustTransportHub>&& hub) { return adoptRef(*new RustRtpSenderBackend(WTFMove(transceiver), WTFMove(hub))); }
     ~RustRtpSenderBackend();
 
     void ref() const final { RefCounted::ref(); }
@@ -53,7 +54,7 @@ public:
     void clearSource();
 
 private:
-    explicit RustRtpSenderBackend(std::shared_ptr<wkrtc::Transceiver>);
+    RustRtpSenderBackend(std::shared_ptr<wkrtc::Transceiver>, Ref<RustTransportHub>&&);
 
     bool replaceTrack(RTCRtpSender&, MediaStreamTrack*) final;
     RTCRtpSendParameters getParameters() const final;
@@ -64,6 +65,7 @@ private:
     std::unique_ptr<RTCDtlsTransportBackend> dtlsTransportBackend() final;
 
     std::shared_ptr<wkrtc::Transceiver> m_transceiver;
+    Ref<RustTransportHub> m_hub;
     std::unique_ptr<RustOutgoingSource> m_source;
     RefPtr<RTCRtpTransformBackend> m_transformBackend;
 };
@@ -71,13 +73,14 @@ private:
 class RustRtpReceiverBackend final : public RTCRtpReceiverBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustRtpReceiverBackend);
 public:
-    explicit RustRtpReceiverBackend(std::shared_ptr<wkrtc::Transceiver>);
+    RustRtpReceiverBackend(std::shared_ptr<wkrtc::Transceiver>, Ref<RustTransportHub>&&);
 
 private:
     Ref<RTCRtpTransformBackend> rtcRtpTransformBackend() final;
     std::unique_ptr<RTCDtlsTransportBackend> dtlsTransportBackend() final;
 
     std::shared_ptr<wkrtc::Transceiver> m_transceiver;
+    Ref<RustTransportHub> m_hub;
     RefPtr<RTCRtpTransformBackend> m_transformBackend;
 };
 
