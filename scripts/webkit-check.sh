@@ -169,7 +169,7 @@ step6_generate() {
 
 # ---- syntax check ----------------------------------------------------------
 # Runs FILE's own compile command from compile_commands.json (found by file name among the
-# adapter sources the patches add to WebCore) on the tree's copy of FILE, with -fsyntax-only.
+# adapter sources the patches add to WebCore) on FILE, with -fsyntax-only.
 syntax_check() {
     local file; file=$(readlink -f "$1")
     local command
@@ -203,9 +203,22 @@ remove_src_entry
 step4_configure
 step6_generate
 
-files=("$@")
-[ ${#files[@]} -gt 0 ] || files=("$ROOT"/webkit-glue/webcore/*.cpp)
 failed=0
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+    # By default the installed copies are checked, as WebKit compiles them; every adapter
+    # file must have been installed.
+    webcoredir=$(pkg-config --variable=webcoredir wkrtc-webkit)
+    for f in "$ROOT"/webkit-glue/webcore/*; do
+        if ! cmp -s "$f" "$webcoredir/$(basename "$f")"; then
+            log "$(basename "$f") is not installed in $webcoredir (missing from webkit-glue/meson.build?)"
+            failed=$((failed + 1))
+        fi
+    done
+    for f in "$ROOT"/webkit-glue/webcore/*.cpp; do
+        files+=("$webcoredir/$(basename "$f")")
+    done
+fi
 for f in "${files[@]}"; do
     syntax_check "$f" || failed=$((failed + 1))
 done

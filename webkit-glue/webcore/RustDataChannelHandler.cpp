@@ -6,6 +6,7 @@
 
 #include "RTCDataChannelState.h"
 #include "RTCError.h"
+#include "RustGlue.h"
 #include "ScriptExecutionContext.h"
 #include <wtf/MainThread.h>
 #include <wtf/TZoneMallocInlines.h>
@@ -50,7 +51,7 @@ void RustDataChannelHandler::setClient(RTCDataChannelHandlerClient& client, std:
         deliver([](auto& client) { client.didChangeReadyState(RTCDataChannelState::Open); });
     };
     callbacks.onText = [deliver](std::string text) {
-        deliver([text = String::fromUTF8(std::span(text.data(), text.size()))](auto& client) { client.didReceiveStringData(text); });
+        deliver([text = RustGlue::toString(text)](auto& client) { client.didReceiveStringData(text); });
     };
     callbacks.onBinary = [deliver](std::vector<std::uint8_t> data) {
         deliver([data = WTFMove(data)](auto& client) { client.didReceiveRawData(std::span(data.data(), data.size())); });
@@ -64,7 +65,7 @@ void RustDataChannelHandler::setClient(RTCDataChannelHandlerClient& client, std:
         deliver([](auto& client) { client.didChangeReadyState(RTCDataChannelState::Closed); });
     };
     callbacks.onError = [deliver](wkrtc::Error error) {
-        deliver([message = String::fromUTF8(std::span(error.message.data(), error.message.size()))](auto& client) mutable {
+        deliver([message = RustGlue::toString(error.message)](auto& client) mutable {
             client.didDetectError(RTCError::create(RTCErrorDetailType::DataChannelFailure, WTFMove(message)));
         });
     };

@@ -11,15 +11,13 @@
 #include "VideoFrameGStreamer.h"
 #include <gst/audio/audio.h>
 #include <wtf/MainThread.h>
+#include "RustGlue.h"
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/text/CString.h>
 
 namespace WebCore {
 
-static String toString(const std::string& s)
-{
-    return String::fromUTF8(std::span(s.data(), s.size()));
-}
+using RustGlue::toString;
 
 static CaptureDevice incomingDevice(const wkrtc::Track& track, const String& label)
 {
@@ -132,9 +130,7 @@ WTF_MAKE_TZONE_ALLOCATED_IMPL(RustOutgoingSource);
 
 std::unique_ptr<RustOutgoingSource> RustOutgoingSource::create(MediaStreamTrack& track, wkrtc::Error& error)
 {
-    auto kind = track.kind().string().utf8();
-    auto label = track.label().utf8();
-    auto wkrtcTrack = wkrtc::Track::external(std::string_view(kind.data(), kind.length()), std::string_view(label.data(), label.length()), error);
+    auto wkrtcTrack = wkrtc::Track::external(RustGlue::toStdString(track.kind()), RustGlue::toStdString(track.label()), error);
     if (error)
         return nullptr;
     Ref source = track.privateTrack().source();

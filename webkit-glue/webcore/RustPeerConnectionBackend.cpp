@@ -26,6 +26,7 @@
 #include "RTCRtpSender.h"
 #include "RTCRtpTransceiver.h"
 #include "RustDataChannelHandler.h"
+#include "RustGlue.h"
 #include "RustMediaSources.h"
 #include "RustRtpBackends.h"
 #include "RustTransports.h"
@@ -36,6 +37,8 @@
 
 namespace WebCore {
 
+using namespace RustGlue;
+
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustPeerConnectionBackend);
 
 static const std::unique_ptr<PeerConnectionBackend> createRustPeerConnectionBackend(RTCPeerConnection& peerConnection)
@@ -44,17 +47,6 @@ static const std::unique_ptr<PeerConnectionBackend> createRustPeerConnectionBack
 }
 
 CreatePeerConnectionBackend PeerConnectionBackend::create = createRustPeerConnectionBackend;
-
-static String toString(const std::string& s)
-{
-    return String::fromUTF8(std::span(s.data(), s.size()));
-}
-
-static std::string toStdString(const String& s)
-{
-    auto utf8 = s.utf8();
-    return std::string(utf8.data(), utf8.length());
-}
 
 Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
 {
@@ -77,81 +69,6 @@ Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
     }
     // A name WebCore has no code for: keep it readable in the message.
     return Exception { ExceptionCode::OperationError, toString(error.name + ": " + error.message) };
-}
-
-static std::optional<RTCSdpType> sdpType(const std::string& type)
-{
-    if (type == "offer")
-        return RTCSdpType::Offer;
-    if (type == "answer")
-        return RTCSdpType::Answer;
-    if (type == "pranswer")
-        return RTCSdpType::Pranswer;
-    if (type == "rollback")
-        return RTCSdpType::Rollback;
-    return std::nullopt;
-}
-
-static const char* sdpTypeName(RTCSdpType type)
-{
-    switch (type) {
-    case RTCSdpType::Offer:
-        return "offer";
-    case RTCSdpType::Answer:
-        return "answer";
-    case RTCSdpType::Pranswer:
-        return "pranswer";
-    case RTCSdpType::Rollback:
-        return "rollback";
-    }
-    return "";
-}
-
-static std::optional<RTCSignalingState> signalingState(const std::string& state)
-{
-    if (state == "stable")
-        return RTCSignalingState::Stable;
-    if (state == "have-local-offer")
-        return RTCSignalingState::HaveLocalOffer;
-    if (state == "have-remote-offer")
-        return RTCSignalingState::HaveRemoteOffer;
-    if (state == "have-local-pranswer")
-        return RTCSignalingState::HaveLocalPranswer;
-    if (state == "have-remote-pranswer")
-        return RTCSignalingState::HaveRemotePranswer;
-    if (state == "closed")
-        return RTCSignalingState::Closed;
-    return std::nullopt;
-}
-
-static std::optional<RTCIceConnectionState> iceConnectionState(const std::string& state)
-{
-    if (state == "new")
-        return RTCIceConnectionState::New;
-    if (state == "checking")
-        return RTCIceConnectionState::Checking;
-    if (state == "connected")
-        return RTCIceConnectionState::Connected;
-    if (state == "completed")
-        return RTCIceConnectionState::Completed;
-    if (state == "failed")
-        return RTCIceConnectionState::Failed;
-    if (state == "disconnected")
-        return RTCIceConnectionState::Disconnected;
-    if (state == "closed")
-        return RTCIceConnectionState::Closed;
-    return std::nullopt;
-}
-
-static std::optional<RTCIceGatheringState> iceGatheringState(const std::string& state)
-{
-    if (state == "new")
-        return RTCIceGatheringState::New;
-    if (state == "gathering")
-        return RTCIceGatheringState::Gathering;
-    if (state == "complete")
-        return RTCIceGatheringState::Complete;
-    return std::nullopt;
 }
 
 // With everything bundled, the ICE transport's state is the connection's ICE state.
@@ -316,11 +233,11 @@ PeerConnectionBackend::DescriptionStates RustPeerConnectionBackend::descriptionS
     DescriptionStates states;
     if (!m_connection)
         return states;
-    states.signalingState = signalingState(m_connection->signalingState());
+    states.signalingState = valueNamed(signalingStates, m_connection->signalingState());
     auto fill = [](const std::optional<wkrtc::Description>& description, std::optional<RTCSdpType>& type, String& sdp) {
         if (!description)
             return;
-        type = sdpType(description->type);
+        type = valueNamed(sdpTypes, description->type);
         sdp = toString(description->sdp);
     };
     fill(m_connection->currentLocalDescription(), states.currentLocalDescriptionSdpType, states.currentLocalDescriptionSdp);
@@ -337,7 +254,7 @@ void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescriptio
         return;
     }
     // No description: the parameterless setLocalDescription(), wkrtc creates the offer or answer.
-    std::string type = description ? sdpTypeName(description->type()) : "";
+    std::string type = description ? nameOf(sdpTypes, description->type()) : "";
     std::string sdp = description ? toStdString(description->sdp()) : "";
     m_connection->setLocalDescription(type, sdp, [weakThis = WeakPtr { *this }](wkrtc::Error error) {
         callOnMainThread([weakThis, error = WTFMove(error)] {
@@ -360,7 +277,7 @@ void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescripti
         setRemoteDescriptionFailed(noConnection());
         return;
     }
-    m_connection->setRemoteDescription(sdpTypeName(description.type()), toStdString(description.sdp()), [weakThis = WeakPtr { *this }](wkrtc::Error error) {
+    m_connection->setRemoteDescription(nameOf(sdpTypes, description.type()), toStdString(description.sdp()), [weakThis = WeakPtr { *this }](wkrtc::Error error) {
         callOnMainThread([weakThis, error = WTFMove(error)] {
             RefPtr protectedThis = weakThis.get();
             if (!protectedThis)
@@ -454,7 +371,7 @@ void RustPeerConnectionBackend::dataChannelOpenedByPeer(std::unique_ptr<wkrtc::D
 
 void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& name)
 {
-    auto state = iceConnectionState(name);
+    auto state = valueNamed(iceConnectionStates, name);
     if (!state)
         return;
     m_transportHub->setIceState(iceTransportState(*state));
@@ -465,7 +382,7 @@ void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& nam
 
 void RustPeerConnectionBackend::iceGatheringStateChangedTo(const std::string& name)
 {
-    auto state = iceGatheringState(name);
+    auto state = valueNamed(iceGatheringStates, name);
     if (!state)
         return;
     m_transportHub->setGatheringState(*state);
@@ -474,17 +391,8 @@ void RustPeerConnectionBackend::iceGatheringStateChangedTo(const std::string& na
 
 void RustPeerConnectionBackend::dtlsStateChanged(const std::string& name)
 {
-    static constexpr std::pair<const char*, RTCDtlsTransportState> states[] = {
-        { "new", RTCDtlsTransportState::New },
-        { "connecting", RTCDtlsTransportState::Connecting },
-        { "connected", RTCDtlsTransportState::Connected },
-        { "closed", RTCDtlsTransportState::Closed },
-        { "failed", RTCDtlsTransportState::Failed },
-    };
-    for (auto& [stateName, state] : states) {
-        if (name == stateName)
-            m_transportHub->setDtlsState(state);
-    }
+    if (auto state = valueNamed(dtlsTransportStates, name))
+        m_transportHub->setDtlsState(*state);
 }
 
 std::pair<std::unique_ptr<RTCSctpTransportBackend>, std::optional<double>> RustPeerConnectionBackend::sctpTransport()
@@ -572,21 +480,6 @@ static std::vector<std::string> streamIdsOf(const Vector<Ref<MediaStream>>& stre
     return result;
 }
 
-static const char* directionName(RTCRtpTransceiverDirection direction)
-{
-    switch (direction) {
-    case RTCRtpTransceiverDirection::Sendrecv:
-        return "sendrecv";
-    case RTCRtpTransceiverDirection::Sendonly:
-        return "sendonly";
-    case RTCRtpTransceiverDirection::Recvonly:
-        return "recvonly";
-    case RTCRtpTransceiverDirection::Inactive:
-        return "inactive";
-    }
-    return "inactive";
-}
-
 RustRtpTransceiverBackend* RustPeerConnectionBackend::backendOf(RTCRtpTransceiver& transceiver)
 {
     // Every transceiver of a connection with this backend is made by createTransceiver.
@@ -667,7 +560,7 @@ ExceptionOr<Ref<RTCRtpTransceiver>> RustPeerConnectionBackend::addTransceiver(co
     if (!m_connection)
         return noConnection();
     wkrtc::Error error;
-    auto transceiver = m_connection->addTransceiver(toStdString(kind), directionName(init.direction), streamIdsOf(init.streams), error);
+    auto transceiver = m_connection->addTransceiver(toStdString(kind), nameOf(directions, init.direction), streamIdsOf(init.streams), error);
     if (!transceiver)
         return toException(error);
     return createTransceiver(WTFMove(transceiver), nullptr, nullptr);
@@ -681,7 +574,7 @@ ExceptionOr<Ref<RTCRtpTransceiver>> RustPeerConnectionBackend::addTransceiver(Re
     auto source = RustOutgoingSource::create(track, error);
     if (!source)
         return toException(error);
-    auto transceiver = m_connection->addTransceiver(source->wkrtcTrack(), directionName(init.direction), streamIdsOf(init.streams), error);
+    auto transceiver = m_connection->addTransceiver(source->wkrtcTrack(), nameOf(directions, init.direction), streamIdsOf(init.streams), error);
     if (!transceiver)
         return toException(error);
     return createTransceiver(WTFMove(transceiver), track.ptr(), WTFMove(source));
@@ -726,7 +619,7 @@ PeerConnectionBackend::TransceiverStates RustPeerConnectionBackend::transceiverS
         TransceiverState state;
         state.mid = toString(mid);
         bool sending = false;
-        if (auto direction = toRTCRtpTransceiverDirection(transceiver->direction()))
+        if (auto direction = valueNamed(directions, transceiver->direction()))
             sending = *direction == RTCRtpTransceiverDirection::Sendrecv || *direction == RTCRtpTransceiverDirection::Sendonly;
         if (transceiver->receiving()) {
             for (auto& id : transceiver->receiverStreamIds())

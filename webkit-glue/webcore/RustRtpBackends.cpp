@@ -12,6 +12,7 @@
 #include "RTCRtpSendParameters.h"
 #include "RTCRtpSender.h"
 #include "RustMediaSources.h"
+#include "RustGlue.h"
 #include "RustPeerConnectionBackend.h"
 #include "RustTransports.h"
 #include <wtf/TZoneMallocInlines.h>
@@ -19,49 +20,12 @@
 
 namespace WebCore {
 
+using namespace RustGlue;
+
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpTransceiverBackend);
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpSenderBackend);
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustRtpReceiverBackend);
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustDTMFSenderBackend);
-
-static String toString(const std::string& s)
-{
-    return String::fromUTF8(std::span(s.data(), s.size()));
-}
-
-static std::string toStdString(const String& s)
-{
-    auto utf8 = s.utf8();
-    return std::string(utf8.data(), utf8.length());
-}
-
-std::optional<RTCRtpTransceiverDirection> toRTCRtpTransceiverDirection(const std::string& direction)
-{
-    if (direction == "sendrecv")
-        return RTCRtpTransceiverDirection::Sendrecv;
-    if (direction == "sendonly")
-        return RTCRtpTransceiverDirection::Sendonly;
-    if (direction == "recvonly")
-        return RTCRtpTransceiverDirection::Recvonly;
-    if (direction == "inactive")
-        return RTCRtpTransceiverDirection::Inactive;
-    return std::nullopt; // "stopped" and none: WebCore keeps stopping in its own state.
-}
-
-static const char* directionName(RTCRtpTransceiverDirection direction)
-{
-    switch (direction) {
-    case RTCRtpTransceiverDirection::Sendrecv:
-        return "sendrecv";
-    case RTCRtpTransceiverDirection::Sendonly:
-        return "sendonly";
-    case RTCRtpTransceiverDirection::Recvonly:
-        return "recvonly";
-    case RTCRtpTransceiverDirection::Inactive:
-        return "inactive";
-    }
-    return "inactive";
-}
 
 RustRtpTransceiverBackend::RustRtpTransceiverBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
     : m_transceiver(WTFMove(transceiver))
@@ -70,7 +34,7 @@ RustRtpTransceiverBackend::RustRtpTransceiverBackend(std::shared_ptr<wkrtc::Tran
 
 RTCRtpTransceiverDirection RustRtpTransceiverBackend::direction() const
 {
-    return toRTCRtpTransceiverDirection(m_transceiver->direction()).value_or(RTCRtpTransceiverDirection::Inactive);
+    return valueNamed(directions, m_transceiver->direction()).value_or(RTCRtpTransceiverDirection::Inactive);
 }
 
 std::optional<RTCRtpTransceiverDirection> RustRtpTransceiverBackend::currentDirection() const
@@ -78,13 +42,13 @@ std::optional<RTCRtpTransceiverDirection> RustRtpTransceiverBackend::currentDire
     auto current = m_transceiver->currentDirection();
     if (current.empty())
         return std::nullopt;
-    return toRTCRtpTransceiverDirection(current).value_or(RTCRtpTransceiverDirection::Inactive);
+    return valueNamed(directions, current).value_or(RTCRtpTransceiverDirection::Inactive);
 }
 
 void RustRtpTransceiverBackend::setDirection(RTCRtpTransceiverDirection direction)
 {
     // WebCore checks the transceiver is not stopping before; wkrtc asks for negotiation.
-    m_transceiver->setDirection(directionName(direction));
+    m_transceiver->setDirection(nameOf(directions, direction));
 }
 
 String RustRtpTransceiverBackend::mid()

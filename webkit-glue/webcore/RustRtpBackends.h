@@ -122,8 +122,6 @@ private:
     size_t interToneGap() const final { return 0; }
 };
 
-std::optional<RTCRtpTransceiverDirection> toRTCRtpTransceiverDirection(const std::string&);
-
 } // namespace WebCore
 
 #endif // ENABLE(WEB_RTC) && USE(RUST_WEBRTC)

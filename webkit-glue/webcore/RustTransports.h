@@ -54,51 +54,83 @@ private:
     Vector<WeakPtr<RTCSctpTransportBackendClient>> m_sctpClients;
 };
 
+// The one WebCore client a transport backend object registers with the hub.
+template<typename Client>
+class RustTransportClient {
+public:
+    explicit RustTransportClient(Ref<RustTransportHub>&& hub)
+        : m_hub(WTFMove(hub))
+    {
+    }
+    ~RustTransportClient() { clear(); }
+
+    RustTransportHub& hub() const { return m_hub.get(); }
+    void set(Client& client)
+    {
+        clear();
+        m_client = client;
+        m_hub->addClient(client);
+    }
+    void clear()
+    {
+        if (auto* client = m_client.get())
+            m_hub->removeClient(*client);
+        m_client = nullptr;
+    }
+
+private:
+    Ref<RustTransportHub> m_hub;
+    WeakPtr<Client> m_client;
+};
+
 class RustIceTransportBackend final : public RTCIceTransportBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustIceTransportBackend);
 public:
-    explicit RustIceTransportBackend(Ref<RustTransportHub>&& hub) : m_hub(WTFMove(hub)) { }
-    ~RustIceTransportBackend();
+    explicit RustIceTransportBackend(Ref<RustTransportHub>&& hub)
+        : m_client(WTFMove(hub))
+    {
+    }
 
 private:
-    const void* backend() const final { return m_hub.ptr(); }
-    void registerClient(RTCIceTransportBackendClient&) final;
-    void unregisterClient() final;
+    const void* backend() const final { return &m_client.hub(); }
+    void registerClient(RTCIceTransportBackendClient& client) final { m_client.set(client); }
+    void unregisterClient() final { m_client.clear(); }
 
-    Ref<RustTransportHub> m_hub;
-    WeakPtr<RTCIceTransportBackendClient> m_client;
+    RustTransportClient<RTCIceTransportBackendClient> m_client;
 };
 
 class RustDtlsTransportBackend final : public RTCDtlsTransportBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustDtlsTransportBackend);
 public:
-    explicit RustDtlsTransportBackend(Ref<RustTransportHub>&& hub) : m_hub(WTFMove(hub)) { }
-    ~RustDtlsTransportBackend();
+    explicit RustDtlsTransportBackend(Ref<RustTransportHub>&& hub)
+        : m_client(WTFMove(hub))
+    {
+    }
 
 private:
-    const void* backend() const final { return m_hub.ptr(); }
-    UniqueRef<RTCIceTransportBackend> iceTransportBackend() final;
-    void registerClient(RTCDtlsTransportBackendClient&) final;
-    void unregisterClient() final;
+    const void* backend() const final { return &m_client.hub(); }
+    UniqueRef<RTCIceTransportBackend> iceTransportBackend() final { return makeUniqueRef<RustIceTransportBackend>(Ref { m_client.hub() }); }
+    void registerClient(RTCDtlsTransportBackendClient& client) final { m_client.set(client); }
+    void unregisterClient() final { m_client.clear(); }
 
-    Ref<RustTransportHub> m_hub;
-    WeakPtr<RTCDtlsTransportBackendClient> m_client;
+    RustTransportClient<RTCDtlsTransportBackendClient> m_client;
 };
 
 class RustSctpTransportBackend final : public RTCSctpTransportBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustSctpTransportBackend);
 public:
-    explicit RustSctpTransportBackend(Ref<RustTransportHub>&& hub) : m_hub(WTFMove(hub)) { }
-    ~RustSctpTransportBackend();
+    explicit RustSctpTransportBackend(Ref<RustTransportHub>&& hub)
+        : m_client(WTFMove(hub))
+    {
+    }
 
 private:
-    const void* backend() const final { return m_hub.ptr(); }
-    UniqueRef<RTCDtlsTransportBackend> dtlsTransportBackend() final;
-    void registerClient(RTCSctpTransportBackendClient&) final;
-    void unregisterClient() final;
+    const void* backend() const final { return &m_client.hub(); }
+    UniqueRef<RTCDtlsTransportBackend> dtlsTransportBackend() final { return makeUniqueRef<RustDtlsTransportBackend>(Ref { m_client.hub() }); }
+    void registerClient(RTCSctpTransportBackendClient& client) final { m_client.set(client); }
+    void unregisterClient() final { m_client.clear(); }
 
-    Ref<RustTransportHub> m_hub;
-    WeakPtr<RTCSctpTransportBackendClient> m_client;
+    RustTransportClient<RTCSctpTransportBackendClient> m_client;
 };
 
 } // namespace WebCore

@@ -6,10 +6,13 @@
 
 #include "RTCRtpCapabilities.h"
 #include <wkrtc/wkrtc.h>
+#include "RustGlue.h"
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/text/CString.h>
 
 namespace WebCore {
+
+using RustGlue::toString;
 
 WTF_MAKE_TZONE_ALLOCATED_IMPL(RustWebRTCProvider);
 
@@ -21,11 +24,6 @@ UniqueRef<WebRTCProvider> WebRTCProvider::create()
 bool WebRTCProvider::webRTCAvailable()
 {
     return true;
-}
-
-static String toString(const std::string& s)
-{
-    return String::fromUTF8(std::span(s.data(), s.size()));
 }
 
 static std::optional<RTCRtpCapabilities> toCapabilities(std::optional<wkrtc::Capabilities>&& capabilities)
@@ -47,20 +45,14 @@ static std::optional<RTCRtpCapabilities> toCapabilities(std::optional<wkrtc::Cap
     return result;
 }
 
-static std::string kindOf(const String& kind)
-{
-    auto utf8 = kind.utf8();
-    return std::string(utf8.data(), utf8.length());
-}
-
 std::optional<RTCRtpCapabilities> RustWebRTCProvider::receiverCapabilities(const String& kind)
 {
-    return toCapabilities(wkrtc::receiverCapabilities(kindOf(kind)));
+    return toCapabilities(wkrtc::receiverCapabilities(RustGlue::toStdString(kind)));
 }
 
 std::optional<RTCRtpCapabilities> RustWebRTCProvider::senderCapabilities(const String& kind)
 {
-    return toCapabilities(wkrtc::senderCapabilities(kindOf(kind)));
+    return toCapabilities(wkrtc::senderCapabilities(RustGlue::toStdString(kind)));
 }
 
 } // namespace WebCore
