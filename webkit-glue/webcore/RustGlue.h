@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <memory>
+#include <wtf/MainThread.h>
 #include <wtf/text/CString.h>
 #include <wtf/text/WTFString.h>
 
@@ -29,6 +31,35 @@ inline std::string toStdString(const String& s)
     auto utf8 = s.utf8();
     return std::string(utf8.data(), utf8.length());
 }
+
+// Carries a main-thread WTF::Function through wkrtc's copyable std::function callbacks:
+// whichever thread drops the last copy, the function itself is destroyed on the main thread.
+template<typename Function>
+class MainThreadFunction {
+public:
+    explicit MainThreadFunction(Function&& function)
+        : m_holder(std::make_shared<Holder>(WTFMove(function)))
+    {
+    }
+
+    // On the main thread: the function, once (null after).
+    Function take() { return std::exchange(m_holder->function, nullptr); }
+
+private:
+    struct Holder {
+        explicit Holder(Function&& function)
+            : function(WTFMove(function))
+        {
+        }
+        ~Holder()
+        {
+            if (function && !isMainThread())
+                callOnMainThread([function = WTFMove(function)] { });
+        }
+        Function function;
+    };
+    std::shared_ptr<Holder> m_holder;
+};
 
 template<typename Enum> struct Named {
     const char* name;

@@ -110,15 +110,19 @@ RustPeerConnectionBackend::~RustPeerConnectionBackend()
         m_connection->close();
 }
 
-// Every callback hops to the main thread and finds the backend there, if it still exists.
+// wkrtc calls back on its threads: `task` runs on the main thread, if the backend still exists.
+static void onMainThread(const WeakPtr<RustPeerConnectionBackend>& weakBackend, Function<void(RustPeerConnectionBackend&)>&& task)
+{
+    callOnMainThread([weakBackend, task = WTFMove(task)]() mutable {
+        if (RefPtr backend = weakBackend.get())
+            task(*backend);
+    });
+}
+
 wkrtc::PeerConnectionCallbacks RustPeerConnectionBackend::makeCallbacks()
 {
-    WeakPtr weakThis { *this };
-    auto onMain = [weakThis](Function<void(RustPeerConnectionBackend&)>&& task) {
-        callOnMainThread([weakThis, task = WTFMove(task)]() mutable {
-            if (RefPtr protectedThis = weakThis.get())
-                task(*protectedThis);
-        });
+    auto onMain = [weakThis = WeakPtr { *this }](Function<void(RustPeerConnectionBackend&)>&& task) {
+        onMainThread(weakThis, WTFMove(task));
     };
 
     wkrtc::PeerConnectionCallbacks callbacks;
@@ -197,14 +201,11 @@ void RustPeerConnectionBackend::doCreateOffer(RTCOfferOptions&& options)
         return;
     }
     m_connection->createOffer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
-        callOnMainThread([weakThis, sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)]() mutable {
-            RefPtr protectedThis = weakThis.get();
-            if (!protectedThis)
-                return;
+        onMainThread(weakThis, [sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)](auto& backend) mutable {
             if (error)
-                protectedThis->createOfferFailed(toException(error));
+                backend.createOfferFailed(toException(error));
             else
-                protectedThis->createOfferSucceeded(WTFMove(sdp));
+                backend.createOfferSucceeded(WTFMove(sdp));
         });
     }, options.iceRestart);
 }
@@ -216,14 +217,11 @@ void RustPeerConnectionBackend::doCreateAnswer(RTCAnswerOptions&&)
         return;
     }
     m_connection->createAnswer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
-        callOnMainThread([weakThis, sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)]() mutable {
-            RefPtr protectedThis = weakThis.get();
-            if (!protectedThis)
-                return;
+        onMainThread(weakThis, [sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)](auto& backend) mutable {
             if (error)
-                protectedThis->createAnswerFailed(toException(error));
+                backend.createAnswerFailed(toException(error));
             else
-                protectedThis->createAnswerSucceeded(WTFMove(sdp));
+                backend.createAnswerSucceeded(WTFMove(sdp));
         });
     });
 }
@@ -257,16 +255,13 @@ void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescriptio
     std::string type = description ? nameOf(sdpTypes, description->type()) : "";
     std::string sdp = description ? toStdString(description->sdp()) : "";
     m_connection->setLocalDescription(type, sdp, [weakThis = WeakPtr { *this }](wkrtc::Error error) {
-        callOnMainThread([weakThis, error = WTFMove(error)] {
-            RefPtr protectedThis = weakThis.get();
-            if (!protectedThis)
-                return;
+        onMainThread(weakThis, [error = WTFMove(error)](auto& backend) {
             if (error) {
-                protectedThis->setLocalDescriptionFailed(toException(error));
+                backend.setLocalDescriptionFailed(toException(error));
                 return;
             }
-            auto [sctp, maxMessageSize] = protectedThis->sctpTransport();
-            protectedThis->setLocalDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), WTFMove(sctp), maxMessageSize);
+            auto [sctp, maxMessageSize] = backend.sctpTransport();
+            backend.setLocalDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
         });
     });
 }
@@ -278,16 +273,13 @@ void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescripti
         return;
     }
     m_connection->setRemoteDescription(nameOf(sdpTypes, description.type()), toStdString(description.sdp()), [weakThis = WeakPtr { *this }](wkrtc::Error error) {
-        callOnMainThread([weakThis, error = WTFMove(error)] {
-            RefPtr protectedThis = weakThis.get();
-            if (!protectedThis)
-                return;
+        onMainThread(weakThis, [error = WTFMove(error)](auto& backend) {
             if (error) {
-                protectedThis->setRemoteDescriptionFailed(toException(error));
+                backend.setRemoteDescriptionFailed(toException(error));
                 return;
             }
-            auto [sctp, maxMessageSize] = protectedThis->sctpTransport();
-            protectedThis->setRemoteDescriptionSucceeded(protectedThis->descriptionStates(), protectedThis->transceiverStates(), WTFMove(sctp), maxMessageSize);
+            auto [sctp, maxMessageSize] = backend.sctpTransport();
+            backend.setRemoteDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
         });
     });
 }
@@ -299,20 +291,18 @@ void RustPeerConnectionBackend::doAddIceCandidate(RTCIceCandidate& candidate, Ad
         return;
     }
     int mline = candidate.sdpMLineIndex() ? static_cast<int>(*candidate.sdpMLineIndex()) : -1;
-    // The callback is a WTF::Function, called once on the main thread; wkrtc's is a
-    // std::function (copyable), so it holds the WTF one through a shared pointer.
-    auto shared = std::make_shared<AddIceCandidateCallback>(WTFMove(callback));
-    m_connection->addIceCandidate(toStdString(candidate.candidate()), toStdString(candidate.sdpMid()), mline, [weakThis = WeakPtr { *this }, shared](wkrtc::Error error) {
-        callOnMainThread([weakThis, shared, error = WTFMove(error)] {
-            RefPtr protectedThis = weakThis.get();
-            if (!protectedThis || !*shared)
+    MainThreadFunction<AddIceCandidateCallback> held { WTFMove(callback) };
+    m_connection->addIceCandidate(toStdString(candidate.candidate()), toStdString(candidate.sdpMid()), mline, [weakThis = WeakPtr { *this }, held](wkrtc::Error error) mutable {
+        callOnMainThread([weakThis, held, error = WTFMove(error)]() mutable {
+            auto callback = held.take();
+            RefPtr backend = weakThis.get();
+            if (!backend || !callback)
                 return;
-            auto callback = std::exchange(*shared, nullptr);
             if (error) {
                 callback(toException(error));
                 return;
             }
-            callback(std::optional<DescriptionStates> { protectedThis->descriptionStates() });
+            callback(std::optional<DescriptionStates> { backend->descriptionStates() });
         });
     });
 }
