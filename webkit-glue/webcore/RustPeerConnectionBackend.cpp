@@ -194,20 +194,43 @@ bool RustPeerConnectionBackend::setConfiguration(MediaEndpointConfiguration&& co
     return true;
 }
 
+wkrtc::DescriptionCallback RustPeerConnectionBackend::descriptionCreated(Side side)
+{
+    return [weakThis = WeakPtr { *this }, side](std::string, std::string sdp, wkrtc::Error error) {
+        onMainThread(weakThis, [side, sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)](auto& backend) mutable {
+            if (error)
+                side == Side::Offer ? backend.createOfferFailed(toException(error)) : backend.createAnswerFailed(toException(error));
+            else
+                side == Side::Offer ? backend.createOfferSucceeded(WTFMove(sdp)) : backend.createAnswerSucceeded(WTFMove(sdp));
+        });
+    };
+}
+
+// WebCore learns the descriptions, the transceivers' states and the SCTP transport with the result.
+wkrtc::DoneCallback RustPeerConnectionBackend::descriptionApplied(Side side)
+{
+    return [weakThis = WeakPtr { *this }, side](wkrtc::Error error) {
+        onMainThread(weakThis, [side, error = WTFMove(error)](auto& backend) {
+            if (error) {
+                side == Side::Local ? backend.setLocalDescriptionFailed(toException(error)) : backend.setRemoteDescriptionFailed(toException(error));
+                return;
+            }
+            auto [sctp, maxMessageSize] = backend.sctpTransport();
+            if (side == Side::Local)
+                backend.setLocalDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
+            else
+                backend.setRemoteDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
+        });
+    };
+}
+
 void RustPeerConnectionBackend::doCreateOffer(RTCOfferOptions&& options)
 {
     if (!m_connection) {
         createOfferFailed(noConnection());
         return;
     }
-    m_connection->createOffer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
-        onMainThread(weakThis, [sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)](auto& backend) mutable {
-            if (error)
-                backend.createOfferFailed(toException(error));
-            else
-                backend.createOfferSucceeded(WTFMove(sdp));
-        });
-    }, options.iceRestart);
+    m_connection->createOffer(descriptionCreated(Side::Offer), options.iceRestart);
 }
 
 void RustPeerConnectionBackend::doCreateAnswer(RTCAnswerOptions&&)
@@ -216,14 +239,7 @@ void RustPeerConnectionBackend::doCreateAnswer(RTCAnswerOptions&&)
         createAnswerFailed(noConnection());
         return;
     }
-    m_connection->createAnswer([weakThis = WeakPtr { *this }](std::string, std::string sdp, wkrtc::Error error) {
-        onMainThread(weakThis, [sdp = toString(sdp).isolatedCopy(), error = WTFMove(error)](auto& backend) mutable {
-            if (error)
-                backend.createAnswerFailed(toException(error));
-            else
-                backend.createAnswerSucceeded(WTFMove(sdp));
-        });
-    });
+    m_connection->createAnswer(descriptionCreated(Side::Answer));
 }
 
 PeerConnectionBackend::DescriptionStates RustPeerConnectionBackend::descriptionStates() const
@@ -254,16 +270,7 @@ void RustPeerConnectionBackend::doSetLocalDescription(const RTCSessionDescriptio
     // No description: the parameterless setLocalDescription(), wkrtc creates the offer or answer.
     std::string type = description ? nameOf(sdpTypes, description->type()) : "";
     std::string sdp = description ? toStdString(description->sdp()) : "";
-    m_connection->setLocalDescription(type, sdp, [weakThis = WeakPtr { *this }](wkrtc::Error error) {
-        onMainThread(weakThis, [error = WTFMove(error)](auto& backend) {
-            if (error) {
-                backend.setLocalDescriptionFailed(toException(error));
-                return;
-            }
-            auto [sctp, maxMessageSize] = backend.sctpTransport();
-            backend.setLocalDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
-        });
-    });
+    m_connection->setLocalDescription(type, sdp, descriptionApplied(Side::Local));
 }
 
 void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescription& description)
@@ -272,16 +279,7 @@ void RustPeerConnectionBackend::doSetRemoteDescription(const RTCSessionDescripti
         setRemoteDescriptionFailed(noConnection());
         return;
     }
-    m_connection->setRemoteDescription(nameOf(sdpTypes, description.type()), toStdString(description.sdp()), [weakThis = WeakPtr { *this }](wkrtc::Error error) {
-        onMainThread(weakThis, [error = WTFMove(error)](auto& backend) {
-            if (error) {
-                backend.setRemoteDescriptionFailed(toException(error));
-                return;
-            }
-            auto [sctp, maxMessageSize] = backend.sctpTransport();
-            backend.setRemoteDescriptionSucceeded(backend.descriptionStates(), backend.transceiverStates(), WTFMove(sctp), maxMessageSize);
-        });
-    });
+    m_connection->setRemoteDescription(nameOf(sdpTypes, description.type()), toStdString(description.sdp()), descriptionApplied(Side::Remote));
 }
 
 void RustPeerConnectionBackend::doAddIceCandidate(RTCIceCandidate& candidate, AddIceCandidateCallback&& callback)

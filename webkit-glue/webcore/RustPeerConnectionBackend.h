@@ -76,6 +76,10 @@ private:
     std::pair<std::unique_ptr<RTCSctpTransportBackend>, std::optional<double>> sctpTransport();
 
     wkrtc::PeerConnectionCallbacks makeCallbacks();
+    enum class Side : uint8_t { Offer, Answer, Local, Remote };
+    // Completions of wkrtc's operations, run on the main thread.
+    wkrtc::DescriptionCallback descriptionCreated(Side);
+    wkrtc::DoneCallback descriptionApplied(Side);
     DescriptionStates descriptionStates() const;
 
     // Made by the first setConfiguration (RTCPeerConnection's constructor); until then every
