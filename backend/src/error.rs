@@ -34,6 +34,16 @@ pub enum Error {
     InvalidModification(String),
     /// A number out of its allowed range (ECMAScript `RangeError`).
     Range(String),
+    /// No device or setting satisfies a required constraint (`OverconstrainedError`, whose
+    /// `constraint` names it).
+    Overconstrained {
+        /// The constraint that could not be met, for example `width`.
+        constraint: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The device exists but cannot be read: busy, or gone (`NotReadableError`).
+    NotReadable(String),
 }
 
 impl Error {
@@ -49,6 +59,8 @@ impl Error {
             Error::NotSupported(_) => "NotSupportedError",
             Error::InvalidModification(_) => "InvalidModificationError",
             Error::Range(_) => "RangeError",
+            Error::Overconstrained { .. } => "OverconstrainedError",
+            Error::NotReadable(_) => "NotReadableError",
         }
     }
 
@@ -63,7 +75,17 @@ impl Error {
             | Error::NotFound(m)
             | Error::NotSupported(m)
             | Error::InvalidModification(m)
-            | Error::Range(m) => m,
+            | Error::Range(m)
+            | Error::NotReadable(m)
+            | Error::Overconstrained { message: m, .. } => m,
+        }
+    }
+
+    /// For `OverconstrainedError`: the constraint that could not be met.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Overconstrained { constraint, .. } => Some(constraint),
+            _ => None,
         }
     }
 

@@ -66,6 +66,7 @@
 //!
 //! Logs go through GStreamer's debug system: `GST_DEBUG=wkrtc*:6`.
 
+pub mod capture;
 pub mod configuration;
 mod data_channel;
 pub(crate) mod engine;
