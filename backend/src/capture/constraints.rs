@@ -474,10 +474,12 @@ mod tests {
         (numeric(s, Property::Width).unwrap(), numeric(s, Property::Height).unwrap(), numeric(s, Property::FrameRate).unwrap())
     }
 
-    /// One table: constraints, then the device and width x height @ fps chosen.
+    /// A row: constraints, the device chosen, its width, height and frame rate, and why.
+    type Row = (serde_json::Value, usize, (f64, f64, f64), &'static str);
+
     #[test]
     fn selection_table() {
-        let table: Vec<(serde_json::Value, usize, (f64, f64, f64), &str)> = vec![
+        let table: Vec<Row> = vec![
             (json!(true), 0, (640.0, 480.0, 30.0), "no constraints: the first device's first mode"),
             (json!({"width": 1280}), 0, (1280.0, 720.0, 30.0), "a bare width is ideal and met natively"),
             (json!({"width": 800}), 0, (800.0, 450.0, 30.0), "an ideal between modes is scaled down from the next larger mode, keeping 16:9"),
