@@ -185,7 +185,8 @@ impl Constraint {
         }
     }
 
-    /// The value closest to `ideal` (else `exact`) within `[low, high]` and the bounds, for a
+    /// The value closest to `ideal` (else `exact`, else `high`, the native value) within
+    /// `[low, high]` and the bounds, for a
     /// setting the device can produce at any value in that range.
     fn preferred_number(&self, low: f64, high: f64) -> Option<f64> {
         let mut low = low.max(self.min.unwrap_or(f64::MIN));
@@ -199,7 +200,8 @@ impl Constraint {
         }
         let target = match self.ideal.as_ref().or(self.exact.as_ref()).and_then(|i| i.first()) {
             Some(Value::Number(i)) => *i,
-            _ => return None,
+            // Only bounds: the native value, brought within them.
+            _ => high,
         };
         Some(target.clamp(low, high))
     }
@@ -491,6 +493,8 @@ mod tests {
             (json!({"deviceId": {"exact": "cam1"}}), 1, (320.0, 240.0, 60.0), "exact deviceId"),
             (json!({"height": 1080}), 0, (1920.0, 1080.0, 15.0), "ideal height met natively"),
             (json!({"width": 640, "frameRate": 15}), 0, (640.0, 480.0, 15.0), "frame rate lowered by scaling"),
+            (json!({"frameRate": {"max": 15}}), 0, (640.0, 480.0, 15.0), "a maximum alone brings the native rate down to it"),
+            (json!({"width": {"max": 400}}), 0, (400.0, 300.0, 30.0), "a maximum width scales, keeping the aspect ratio"),
             (json!({"width": 640, "resizeMode": "none", "frameRate": 15}), 0, (640.0, 480.0, 30.0), "resizeMode none prefers a native mode"),
             (
                 json!({"advanced": [{"width": 5000}, {"facingMode": "environment"}]}),

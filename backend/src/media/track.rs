@@ -165,13 +165,29 @@ impl MediaStreamTrack {
     /// raw video or audio of `kind`.
     pub fn from_description(kind: MediaKind, label: &str, description: &str) -> Result<Self> {
         crate::engine::init()?;
-        let track = Self::new(kind, label, false, false);
-        let launch = format!("{description} ! appsink name=wkrtc_sink sync=false max-buffers=2 drop=true");
-        let pipeline = gst::parse::launch(&launch)
+        let pipeline = gst::parse::launch(&format!("{description} ! appsink name=wkrtc_sink"))
             .map_err(|e| Error::NotFound(format!("cannot build source '{description}': {e}")))?
             .downcast::<gst::Pipeline>()
             .map_err(|_| Error::Operation("source description is not a pipeline".into()))?;
+        Self::from_pipeline(kind, label, pipeline).map_err(|e| {
+            if e.name() == "NotReadableError" {
+                Error::NotFound(format!("source '{description}' does not start (device busy or gone?)"))
+            } else {
+                e
+            }
+        })
+    }
+
+    /// A track fed by `pipeline`, whose raw frames reach an appsink named `wkrtc_sink`. The
+    /// pipeline starts here; an error from it later ends the track (`ended` fires).
+    ///
+    /// Errors: `NotReadableError` when the pipeline does not start (a device busy or gone).
+    pub(crate) fn from_pipeline(kind: MediaKind, label: &str, pipeline: gst::Pipeline) -> Result<Self> {
+        let track = Self::new(kind, label, false, false);
         let sink = pipeline.by_name("wkrtc_sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or_else(|| Error::Operation("no appsink".into()))?;
+        sink.set_property("sync", false);
+        sink.set_property("max-buffers", 2u32);
+        sink.set_property("drop", true);
         let weak = Arc::downgrade(&track.inner);
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
@@ -199,9 +215,17 @@ impl MediaStreamTrack {
                 gst::BusSyncReply::Drop
             });
         }
-        pipeline.set_state(gst::State::Playing).map_err(|_| Error::NotFound(format!("source '{description}' does not start (device busy or gone?)")))?;
+        if pipeline.set_state(gst::State::Playing).is_err() {
+            let _ = pipeline.set_state(gst::State::Null);
+            return Err(Error::NotReadable(format!("the source of '{label}' does not start (device busy or gone?)")));
+        }
         *track.inner.source.lock().unwrap_or_else(|e| e.into_inner()) = Some(pipeline);
         Ok(track)
+    }
+
+    /// An element of the track's source pipeline, by name.
+    pub(crate) fn source_element(&self, name: &str) -> Option<gst::Element> {
+        self.inner.source.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|p| p.by_name(name))
     }
 
     /// A track whose frames the embedder pushes with [`MediaStreamTrack::push_sample`]

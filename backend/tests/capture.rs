@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MPL-2.0
+//! getUserMedia on wkrtc's fake devices: the same device and constraints path a camera
+//! takes. Frames are checked (size, rate), tracks are sent to another wkrtc peer, and live
+//! constraint changes are seen by the far end.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+use wkrtc::capture::{DeviceKind, MediaDevices};
+use wkrtc::{Event, MediaStreamTrack};
+
+/// (width, height, caps name) of each frame `track` produces.
+fn frames(track: &MediaStreamTrack) -> flume::Receiver<(i32, i32, String)> {
+    let (tx, rx) = flume::unbounded();
+    track.on_sample(move |s| {
+        if let Some(st) = s.caps().and_then(|c| c.structure(0).map(|s| s.to_owned())) {
+            let _ = tx.send((st.get("width").unwrap_or(0), st.get("height").unwrap_or(0), st.name().to_string()));
+        }
+    });
+    rx
+}
+
+/// Waits until a frame of `width`x`height` arrives (after a change, older frames may still come).
+fn wait_size(rx: &flume::Receiver<(i32, i32, String)>, width: i32, height: i32, what: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((w, h, _)) if (w, h) == (width, height) => return,
+            Ok(_) => {}
+            Err(_) => panic!("{what}: no {width}x{height} frame within {TIMEOUT:?}"),
+        }
+    }
+}
+
+#[test]
+fn fake_devices_are_listed_with_per_origin_ids() {
+    let a = MediaDevices::fake("https://a.example").enumerate_devices().unwrap();
+    let b = MediaDevices::fake("https://b.example").enumerate_devices().unwrap();
+    assert_eq!(a.iter().map(|d| d.kind).collect::<Vec<_>>(), [DeviceKind::VideoInput, DeviceKind::AudioInput]);
+    assert_eq!(a[0].label, "wkrtc fake camera");
+    assert_eq!(a, MediaDevices::fake("https://a.example").enumerate_devices().unwrap(), "stable for one origin");
+    assert_ne!(a[0].device_id, b[0].device_id, "unlinkable across origins");
+    assert_eq!(a[0].group_id, a[1].group_id, "camera and microphone of one product share a group");
+}
+
+#[test]
+fn camera_at_the_requested_size_and_rate() {
+    let devices = MediaDevices::fake("test");
+    let tracks = devices.get_user_media(&json!({"video": {"width": 1280, "height": 720, "frameRate": {"max": 15}}})).unwrap();
+    assert_eq!(tracks.len(), 1);
+    let camera = &tracks[0];
+    let settings = camera.settings();
+    assert_eq!((settings["width"].as_i64(), settings["height"].as_i64(), settings["frameRate"].as_f64()), (Some(1280), Some(720), Some(15.0)), "{settings}");
+    assert_eq!(settings["deviceId"], json!(devices.enumerate_devices().unwrap()[0].device_id));
+    assert_eq!(camera.constraints()["frameRate"], json!({"max": 15}));
+    let caps = camera.capabilities();
+    assert_eq!(caps["width"]["max"], json!(1920));
+    assert_eq!(caps["resizeMode"], json!(["none", "crop-and-scale"]));
+
+    let rx = frames(camera.track());
+    wait_size(&rx, 1280, 720, "first frames");
+    // About 15 frames per second: count over two seconds.
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        if rx.recv_timeout(TIMEOUT).is_ok() {
+            n += 1;
+        }
+    }
+    assert!((24..=36).contains(&n), "{n} frames in 2 s at 15 frames/s");
+
+    camera.apply_constraints(&json!({"width": {"exact": 320}, "height": {"exact": 240}})).unwrap();
+    assert_eq!(camera.settings()["width"], json!(320));
+    wait_size(&rx, 320, 240, "after applyConstraints");
+}
+
+#[test]
+fn constraint_errors_are_typed() {
+    let devices = MediaDevices::fake("test");
+    let err = devices.get_user_media(&json!({"video": {"width": {"min": 4000}}})).unwrap_err();
+    assert_eq!((err.name(), err.constraint()), ("OverconstrainedError", Some("width")));
+    let err = devices.get_user_media(&json!({"audio": {"echoCancellation": {"exact": true}}})).unwrap_err();
+    assert_eq!((err.name(), err.constraint()), ("OverconstrainedError", Some("echoCancellation")), "no echo canceller without an echo probe");
+    assert_eq!(devices.get_user_media(&json!({})).unwrap_err().name(), "TypeError");
+    assert_eq!(devices.get_user_media(&json!({"audio": false, "video": false})).unwrap_err().name(), "TypeError");
+    assert_eq!(devices.get_user_media(&json!({"video": {"width": "wide"}})).unwrap_err().name(), "TypeError");
+
+    let camera = devices.get_user_media(&json!({"video": true})).unwrap().remove(0);
+    let before = camera.settings();
+    let err = camera.apply_constraints(&json!({"frameRate": {"min": 60}})).unwrap_err();
+    assert_eq!((err.name(), err.constraint()), ("OverconstrainedError", Some("frameRate")));
+    assert_eq!(camera.settings(), before, "a failed applyConstraints changes nothing");
+    camera.stop();
+    assert_eq!(camera.apply_constraints(&json!({"width": 320})).unwrap_err().name(), "InvalidStateError");
+}
+
+#[test]
+fn microphone_with_voice_processing_and_stop_releases() {
+    let devices = MediaDevices::fake("test");
+    let tracks = devices.get_user_media(&json!({"audio": {"noiseSuppression": true, "channelCount": 1}, "video": true})).unwrap();
+    assert_eq!(tracks.iter().map(|t| t.track().kind().as_str()).collect::<Vec<_>>(), ["audio", "video"], "audio first");
+    let mic = &tracks[0];
+    let settings = mic.settings();
+    assert_eq!((settings["noiseSuppression"].as_bool(), settings["echoCancellation"].as_bool()), (Some(true), Some(false)), "{settings}");
+    assert_eq!(settings["sampleRate"], json!(48000));
+    let rx = frames(mic.track());
+    let (_, _, name) = rx.recv_timeout(TIMEOUT).expect("audio from the fake microphone");
+    assert_eq!(name, "audio/x-raw");
+    for t in &tracks {
+        t.stop();
+        assert_eq!(t.track().ready_state(), wkrtc::media::TrackState::Ended);
+    }
+    // The device is free again: a second request opens it.
+    let again = devices.get_user_media(&json!({"audio": true})).unwrap();
+    let rx = frames(again[0].track());
+    rx.recv_timeout(TIMEOUT).expect("audio after reopening");
+}
+
+/// The far end decodes the capture track at the size asked for, and again after
+/// applyConstraints, with no renegotiation.
+#[test]
+fn applied_constraints_reach_the_far_end() {
+    let camera = MediaDevices::fake("test").get_user_media(&json!({"video": {"width": 640, "height": 360}})).unwrap().remove(0);
+    let (a, b) = (Peer::new(), Peer::new());
+    a.pc.add_track(camera.track(), &["cam".into()]).unwrap();
+    negotiate(&a, &b);
+    let remote = b.expect("track", |e| match e {
+        Event::Track { track, .. } => Some(track.clone()),
+        _ => None,
+    });
+    let rx = frames(&remote);
+    wait_size(&rx, 640, 360, "decoded at the far end");
+    camera.apply_constraints(&json!({"width": {"exact": 320}, "height": {"exact": 180}})).unwrap();
+    wait_size(&rx, 320, 180, "decoded at the far end after applyConstraints");
+}
