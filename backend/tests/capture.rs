@@ -137,3 +137,22 @@ fn applied_constraints_reach_the_far_end() {
     camera.apply_constraints(&json!({"width": {"exact": 320}, "height": {"exact": 180}})).unwrap();
     wait_size(&rx, 320, 180, "decoded at the far end after applyConstraints");
 }
+
+/// The machine's own devices, through GStreamer's device monitor: a machine without a camera
+/// (CI) gets NotFoundError, one with a camera a track or NotReadableError (busy).
+#[test]
+fn the_machines_devices() {
+    let devices = MediaDevices::new("test");
+    let list = devices.enumerate_devices().expect("enumerateDevices never fails for want of devices");
+    let watch = devices.watch_device_changes().expect("devicechange subscription");
+    let result = devices.get_user_media(&json!({"video": true}));
+    if list.iter().any(|d| d.kind == DeviceKind::VideoInput) {
+        match result {
+            Ok(tracks) => tracks[0].stop(),
+            Err(e) => assert_eq!(e.name(), "NotReadableError", "{e}"),
+        }
+    } else {
+        assert_eq!(result.unwrap_err().name(), "NotFoundError");
+    }
+    drop(watch);
+}

@@ -2,8 +2,9 @@
 //! `wkrtc`, the command-line tool of the wkrtc WebRTC backend.
 //!
 //! ```text
-//! wkrtc serve [--listen ADDR]
+//! wkrtc serve [--listen ADDR] [--fake-devices]
 //! wkrtc loopback [--runs N] [--seconds S]
+//! wkrtc devices [--fake-devices]
 //! ```
 //!
 //! `loopback` makes calls between two wkrtc peers in this process and reports set-up
@@ -23,10 +24,12 @@ const USAGE: &str = "\
 usage: wkrtc <command> [options]
 
 commands:
-  serve [--listen ADDR]
+  serve [--listen ADDR] [--fake-devices]
       Serves a page on http://127.0.0.1:8080 (another free port if that one is taken) that
       any browser opens to call wkrtc: a data-channel echo with every byte checked and the
       connection's live figures. --listen 0.0.0.0:8080 exposes it beyond this machine.
+      The page's wkrtc-camera button opens this machine's camera through wkrtc's getUserMedia,
+      or wkrtc's fake camera and microphone with --fake-devices (or WKRTC_FAKE_DEVICES=1).
   loopback [--runs N] [--seconds S]
       Two wkrtc peers in this process call each other over 127.0.0.1 (trickle ICE, one
       data channel), then a raw webrtcbin pair does the same. Prints set-up times (first
@@ -34,6 +37,9 @@ commands:
       64 KiB and 16 KiB messages for S seconds each, three times (default 2; every byte
       verified; the median counts) and round trips of 1000 32-byte pings. Exits non-zero
       on any error or mismatch.
+  devices [--fake-devices]
+      Lists this machine's cameras, microphones and speakers as wkrtc's getUserMedia sees
+      them (GStreamer's device monitor), with what each capture device offers.
   help
       Prints this text.
 ";
@@ -72,6 +78,20 @@ fn parse_loopback(args: &[String]) -> Result<loopback::Options> {
 /// The default address of `wkrtc serve`.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
+/// `--fake-devices` anywhere in `args`: taken out, and returned as true.
+fn take_fake_devices(args: &[String]) -> (Vec<String>, bool) {
+    let fake = args.iter().any(|a| a == "--fake-devices");
+    (args.iter().filter(|a| *a != "--fake-devices").cloned().collect(), fake)
+}
+
+fn media_devices(fake: bool) -> wkrtc::capture::MediaDevices {
+    if fake {
+        wkrtc::capture::MediaDevices::fake("wkrtc")
+    } else {
+        wkrtc::capture::MediaDevices::new("wkrtc")
+    }
+}
+
 fn parse_serve(args: &[String]) -> Result<Option<std::net::SocketAddr>> {
     match args {
         [] => Ok(None),
@@ -84,7 +104,24 @@ fn parse_serve(args: &[String]) -> Result<Option<std::net::SocketAddr>> {
     }
 }
 
-fn serve(listen: Option<std::net::SocketAddr>) -> Result<()> {
+/// `wkrtc devices`: one line per device, then each capture device's capabilities.
+fn devices(fake: bool) -> Result<()> {
+    let devices = media_devices(fake);
+    let list = devices.enumerate_devices().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if list.is_empty() {
+        println!("no devices (GStreamer's device monitor found no camera, microphone or speaker)");
+    }
+    for d in &list {
+        println!("{:<12} {}  id {}…  group {}…", d.kind.as_str(), d.label, &d.device_id[..16], &d.group_id[..16]);
+        if d.kind != wkrtc::capture::DeviceKind::AudioOutput {
+            let caps = devices.capabilities(&d.device_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("             {caps}");
+        }
+    }
+    Ok(())
+}
+
+fn serve(listen: Option<std::net::SocketAddr>, fake: bool) -> Result<()> {
     use wkrtc_cli::serve::{Options, Server};
     let explicit = listen.is_some();
     let listen = listen.unwrap_or_else(|| std::net::SocketAddr::from(DEFAULT_LISTEN));
@@ -94,7 +131,7 @@ fn serve(listen: Option<std::net::SocketAddr>) -> Result<()> {
     // wkrtc's peers gather the host's addresses (no STUN, no UPnP: nothing is sent to find
     // them): Firefox pairs with no loopback candidate, so 127.0.0.1 alone would not do even
     // for a browser on this machine.
-    let options = Options { listen, ..Options::default() };
+    let options = Options { listen, devices: media_devices(fake), ..Options::default() };
     let server = match Server::start(options.clone()) {
         Ok(s) => s,
         // The default port is only a convenience: take any free one.
@@ -122,10 +159,20 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        "serve" => match parse_serve(&args[1..]) {
-            Ok(listen) => serve(listen),
-            Err(e) => {
-                eprintln!("wkrtc: {e:#}\n\n{USAGE}");
+        "serve" => {
+            let (rest, fake) = take_fake_devices(&args[1..]);
+            match parse_serve(&rest) {
+                Ok(listen) => serve(listen, fake),
+                Err(e) => {
+                    eprintln!("wkrtc: {e:#}\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        "devices" => match take_fake_devices(&args[1..]) {
+            (rest, fake) if rest.is_empty() => devices(fake),
+            (rest, _) => {
+                eprintln!("wkrtc: devices: unknown arguments {rest:?}\n\n{USAGE}");
                 return ExitCode::from(2);
             }
         },

@@ -90,6 +90,7 @@ pub fn serve(pages: Vec<Page>) -> Result<Server> {
             ..wkrtc::Settings::loopback()
         },
         pages,
+        devices: wkrtc::capture::MediaDevices::fake("wkrtc interop"),
         ..ServeOptions::default()
     };
     Server::start(options)

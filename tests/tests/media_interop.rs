@@ -7,7 +7,8 @@
 //! sides), wkrtc's own test pattern to the browser (wkrtc offers), renegotiation in every
 //! direction (media added to a data-only call and a channel to a media-only one, tracks
 //! added and removed by either side), replaceTrack without renegotiation, and ten calls in a
-//! row. Chromium then runs the same first-frame measurement between two of its own peer
+//! row; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
+//! browser's stats see it, and after applyConstraints. Chromium then runs the same first-frame measurement between two of its own peer
 //! connections, the anchor the figures are compared with. Ends with `N passed, M failed`.
 //!
 //! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) and `WKRTC_INTEROP_SCENARIOS=...` narrow
@@ -24,7 +25,7 @@ use wkrtc_interop::runner::{self, num, run_page, run_page_with, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "media_interop";
-const SCENARIOS: &[&str] = &["echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
+const SCENARIOS: &[&str] = &["wkrtc-camera", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
 /// Bound on one browser's whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 

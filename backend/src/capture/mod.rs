@@ -42,6 +42,7 @@ impl MediaDevices {
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
+        crate::engine::init()?;
         if self.fake {
             Ok(devices::fake_devices())
         } else {
@@ -52,6 +53,42 @@ impl MediaDevices {
     /// `enumerateDevices()`.
     pub fn enumerate_devices(&self) -> Result<Vec<MediaDeviceInfo>> {
         Ok(self.devices()?.iter().map(|d| d.info(&self.salt)).collect())
+    }
+
+    /// `devicechange`: the receiver gets `()` each time a device is added, removed or
+    /// changed, while the returned watch lives. wkrtc's fake devices never change.
+    pub fn watch_device_changes(&self) -> Result<DeviceChanges> {
+        crate::engine::init()?;
+        let (tx, rx) = flume::unbounded();
+        if self.fake {
+            return Ok(DeviceChanges { monitor: None, rx });
+        }
+        let monitor = gst::DeviceMonitor::new();
+        for class in ["Video/Source", "Audio/Source", "Audio/Sink"] {
+            monitor.add_filter(Some(class), None);
+        }
+        monitor.bus().set_sync_handler(move |_, msg| {
+            if matches!(msg.view(), gst::MessageView::DeviceAdded(_) | gst::MessageView::DeviceRemoved(_) | gst::MessageView::DeviceChanged(_)) {
+                let _ = tx.send(());
+            }
+            gst::BusSyncReply::Drop
+        });
+        // No provider (a machine without PipeWire, PulseAudio, ALSA or V4L2): nothing changes.
+        let started = monitor.start().is_ok();
+        Ok(DeviceChanges { monitor: started.then_some(monitor), rx })
+    }
+
+    /// What the capture device `device_id` offers (`InputDeviceInfo.getCapabilities()`).
+    ///
+    /// Errors: `NotFoundError` for an unknown id or an output.
+    pub fn capabilities(&self, device_id: &str) -> Result<serde_json::Value> {
+        let devices = self.devices()?;
+        let (index, device) = devices
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.kind != DeviceKind::AudioOutput && d.info(&self.salt).device_id == device_id)
+            .ok_or_else(|| Error::NotFound(format!("no capture device {device_id}")))?;
+        Ok(capabilities_of(device, &self.candidates(&devices, device.kind).into_iter().filter(|c| c.device == index).collect::<Vec<_>>(), &self.salt))
     }
 
     /// `getUserMedia(constraints)`, constraints as a page writes them:
@@ -92,6 +129,28 @@ impl MediaDevices {
         let track = open_track(&device, &settings)?;
         let candidates = candidates.into_iter().filter(|c| c.device == index).collect();
         Ok(CaptureTrack { track, device, candidates, salt: self.salt.clone(), state: Mutex::new((settings, json.clone())) })
+    }
+}
+
+/// A `devicechange` subscription ([`MediaDevices::watch_device_changes`]).
+pub struct DeviceChanges {
+    monitor: Option<gst::DeviceMonitor>,
+    rx: flume::Receiver<()>,
+}
+
+impl DeviceChanges {
+    /// One `()` per change.
+    pub fn events(&self) -> flume::Receiver<()> {
+        self.rx.clone()
+    }
+}
+
+impl Drop for DeviceChanges {
+    fn drop(&mut self) {
+        if let Some(monitor) = self.monitor.take() {
+            monitor.bus().unset_sync_handler();
+            monitor.stop();
+        }
     }
 }
 
@@ -140,55 +199,7 @@ impl CaptureTrack {
 
     /// `getCapabilities()`.
     pub fn capabilities(&self) -> serde_json::Value {
-        let info = self.device();
-        let range = |p: Property| {
-            let values: Vec<f64> =
-                self.candidates.iter().filter_map(|c| if let Some(Value::Number(n)) = c.settings.get(&p) { Some(*n) } else { None }).collect();
-            let max = values.iter().cloned().fold(f64::MIN, f64::max);
-            let min = values.iter().cloned().fold(f64::MAX, f64::min);
-            (min, max)
-        };
-        let bools = |p: Property| {
-            let mut v: Vec<bool> = self.candidates.iter().filter_map(|c| if let Some(Value::Bool(b)) = c.settings.get(&p) { Some(*b) } else { None }).collect();
-            v.sort_unstable();
-            v.dedup();
-            v.reverse();
-            v
-        };
-        match self.device.kind {
-            DeviceKind::VideoInput => {
-                let (_, w) = range(Property::Width);
-                let (_, h) = range(Property::Height);
-                let (_, f) = range(Property::FrameRate);
-                let mut caps = serde_json::json!({
-                    "deviceId": info.device_id,
-                    "groupId": info.group_id,
-                    "width": {"min": 1, "max": w as i64},
-                    "height": {"min": 1, "max": h as i64},
-                    "aspectRatio": {"min": 1.0 / h, "max": w},
-                    "frameRate": {"min": 1.0, "max": f},
-                    "resizeMode": ["none", "crop-and-scale"],
-                });
-                if let Some(facing) = self.device.facing_mode {
-                    caps["facingMode"] = serde_json::json!([facing]);
-                }
-                caps
-            }
-            _ => {
-                let (rmin, rmax) = range(Property::SampleRate);
-                let (cmin, cmax) = range(Property::ChannelCount);
-                serde_json::json!({
-                    "deviceId": info.device_id,
-                    "groupId": info.group_id,
-                    "sampleRate": {"min": rmin as i64, "max": rmax as i64},
-                    "sampleSize": {"min": 16, "max": 16},
-                    "channelCount": {"min": cmin as i64, "max": cmax as i64},
-                    "echoCancellation": bools(Property::EchoCancellation),
-                    "autoGainControl": bools(Property::AutoGainControl),
-                    "noiseSuppression": bools(Property::NoiseSuppression),
-                })
-            }
-        }
+        capabilities_of(&self.device, &self.candidates, &self.salt)
     }
 
     /// `applyConstraints(constraints)`: chooses new settings on the same device and applies
@@ -219,6 +230,50 @@ impl CaptureTrack {
     /// `stop()`: ends the track and releases the device.
     pub fn stop(&self) {
         self.track.stop();
+    }
+}
+
+/// A capture device's capabilities from the settings it can be opened with.
+fn capabilities_of(device: &Device, candidates: &[Candidate], salt: &str) -> serde_json::Value {
+    let info = device.info(salt);
+    let numbers =
+        |p: Property| -> Vec<f64> { candidates.iter().filter_map(|c| if let Some(Value::Number(n)) = c.settings.get(&p) { Some(*n) } else { None }).collect() };
+    let max = |p: Property| numbers(p).into_iter().fold(0.0, f64::max);
+    let min = |p: Property| numbers(p).into_iter().fold(f64::MAX, f64::min);
+    let bools = |p: Property| {
+        let mut v: Vec<bool> = candidates.iter().filter_map(|c| if let Some(Value::Bool(b)) = c.settings.get(&p) { Some(*b) } else { None }).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.reverse();
+        v
+    };
+    match device.kind {
+        DeviceKind::VideoInput => {
+            let (w, h) = (max(Property::Width), max(Property::Height));
+            let mut caps = serde_json::json!({
+                "deviceId": info.device_id,
+                "groupId": info.group_id,
+                "width": {"min": 1, "max": w as i64},
+                "height": {"min": 1, "max": h as i64},
+                "aspectRatio": {"min": 1.0 / h.max(1.0), "max": w},
+                "frameRate": {"min": 1.0, "max": max(Property::FrameRate)},
+                "resizeMode": ["none", "crop-and-scale"],
+            });
+            if let Some(facing) = device.facing_mode {
+                caps["facingMode"] = serde_json::json!([facing]);
+            }
+            caps
+        }
+        _ => serde_json::json!({
+            "deviceId": info.device_id,
+            "groupId": info.group_id,
+            "sampleRate": {"min": min(Property::SampleRate) as i64, "max": max(Property::SampleRate) as i64},
+            "sampleSize": {"min": 16, "max": 16},
+            "channelCount": {"min": min(Property::ChannelCount) as i64, "max": max(Property::ChannelCount) as i64},
+            "echoCancellation": bools(Property::EchoCancellation),
+            "autoGainControl": bools(Property::AutoGainControl),
+            "noiseSuppression": bools(Property::NoiseSuppression),
+        }),
     }
 }
 

@@ -78,19 +78,36 @@
     send(obj) { this.ws.send(JSON.stringify(obj)); }
 
     // The next message of `type` (and matching `pred`), including ones already received.
+    // `cancel()` on the result stops waiting (a waiter left behind would take a later message).
     next(type, pred, ms) {
       const match = (m) => m.type === type && (!pred || pred(m));
       const i = this.queue.findIndex(match);
-      if (i >= 0) return Promise.resolve(this.queue.splice(i, 1)[0]);
-      return withTimeout(new Promise((resolve) => this.waiters.push({ pred: match, resolve })), ms || TIMEOUT_MS, `'${type}' from wkrtc`);
+      if (i >= 0) {
+        const found = Promise.resolve(this.queue.splice(i, 1)[0]);
+        found.cancel = () => {};
+        return found;
+      }
+      const waiter = { pred: match };
+      const arrived = new Promise((resolve) => { waiter.resolve = resolve; });
+      this.waiters.push(waiter);
+      const cancel = () => { const k = this.waiters.indexOf(waiter); if (k >= 0) this.waiters.splice(k, 1); };
+      const timed = withTimeout(arrived, ms || TIMEOUT_MS, `'${type}' from wkrtc`);
+      timed.catch(cancel);
+      timed.cancel = cancel;
+      return timed;
     }
 
     // Sends a request and waits for its reply of `replyType`, or fails with wkrtc's error.
     async request(obj, replyType, ms) {
       const err = this.next("error", (m) => m.request === obj.type, ms);
+      const failed = err.then((e) => { throw Object.assign(new Error(e.message), { name: e.name, constraint: e.constraint }); });
+      failed.catch(() => {});
       this.send(obj);
-      const reply = await Promise.race([this.next(replyType, null, ms), err.then((e) => { throw Object.assign(new Error(e.message), { name: e.name }); })]);
-      return reply;
+      try {
+        return await Promise.race([this.next(replyType, null, ms), failed]);
+      } finally {
+        err.cancel();
+      }
     }
 
     // Creates the browser's RTCPeerConnection, wired for trickle ICE with wkrtc.

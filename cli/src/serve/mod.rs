@@ -50,6 +50,9 @@ pub struct Options {
     /// Signaling connections served at once; more are refused with 503. Each visitor costs a
     /// webrtcbin (about 18 threads and 18 file descriptors once connected).
     pub max_sessions: usize,
+    /// The devices a visitor's `get-user-media` opens: the server's, or wkrtc's fake camera
+    /// and microphone (`WKRTC_FAKE_DEVICES=1`, `--fake-devices`).
+    pub devices: wkrtc::capture::MediaDevices,
 }
 
 /// 32 visitors at once: about 600 threads of webrtcbin and libnice.
@@ -57,7 +60,13 @@ pub const DEFAULT_MAX_SESSIONS: usize = 32;
 
 impl Default for Options {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), settings: wkrtc::Settings::default(), pages: Vec::new(), max_sessions: DEFAULT_MAX_SESSIONS }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            settings: wkrtc::Settings::default(),
+            pages: Vec::new(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            devices: wkrtc::capture::MediaDevices::new("wkrtc serve"),
+        }
     }
 }
 
@@ -76,7 +85,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let (reports_tx, reports) = flume::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let shared = session::Shared { settings: options.settings, reports: reports_tx, stop: stop.clone() };
+        let shared = session::Shared { settings: options.settings, devices: options.devices, reports: reports_tx, stop: stop.clone() };
         let pages = Arc::new(options.pages);
         let slots = Arc::new(Slots { active: AtomicUsize::new(0), max: options.max_sessions });
         std::thread::Builder::new().name("wkrtc-serve".into()).spawn(move || {

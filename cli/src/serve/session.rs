@@ -43,6 +43,8 @@ const SEND_HIGH_WATER: u64 = 1024 * 1024;
 #[derive(Clone)]
 pub struct Shared {
     pub settings: Settings,
+    /// What `get-user-media` opens.
+    pub devices: wkrtc::capture::MediaDevices,
     pub reports: flume::Sender<Value>,
     pub stop: Arc<AtomicBool>,
 }
@@ -97,10 +99,12 @@ struct Session {
     decoded: Arc<Mutex<HashMap<String, Decoded>>>,
     /// wkrtc's own test-pattern tracks.
     own_tracks: Vec<MediaStreamTrack>,
+    /// wkrtc's capture tracks (`get-user-media`).
+    captures: Vec<wkrtc::capture::CaptureTrack>,
 }
 
 fn error_json(e: &wkrtc::Error, request: &str) -> Value {
-    json!({"type": "error", "name": e.name(), "message": e.message(), "request": request})
+    json!({"type": "error", "name": e.name(), "message": e.message(), "constraint": e.constraint(), "request": request})
 }
 
 /// Runs a wkrtc future to completion, bounded.
@@ -148,6 +152,7 @@ pub fn serve(id: u64, stream: TcpStream, config: WebSocketConfig, shared: Shared
         outbox: flume::unbounded(),
         decoded: Arc::default(),
         own_tracks: Vec::new(),
+        captures: Vec::new(),
     };
     s.run();
     s.ended.store(true, Ordering::Release);
@@ -156,6 +161,9 @@ pub fn serve(id: u64, stream: TcpStream, config: WebSocketConfig, shared: Shared
     }
     for t in s.own_tracks.drain(..) {
         t.stop();
+    }
+    for c in s.captures.drain(..) {
+        c.stop();
     }
     // Unblocks the reader thread.
     if let Ok(socket) = shutdown {
@@ -172,6 +180,16 @@ enum Wake {
 }
 
 impl Session {
+    /// A visitor may make wkrtc run at most MAX_OWN_TRACKS sources (test patterns and captures).
+    fn check_own_track_limit(&self) -> wkrtc::Result<()> {
+        let live = |t: &MediaStreamTrack| t.ready_state() == wkrtc::media::TrackState::Live;
+        let n = self.own_tracks.iter().filter(|t| live(t)).count() + self.captures.iter().filter(|c| live(c.track())).count();
+        if n >= MAX_OWN_TRACKS {
+            return Err(wkrtc::Error::Operation(format!("at most {MAX_OWN_TRACKS} wkrtc tracks per visitor")));
+        }
+        Ok(())
+    }
+
     fn run(&mut self) {
         self.send(json!({"type": "hello", "session": self.id, "wkrtc": env!("CARGO_PKG_VERSION")}));
         while !self.broken && !self.shared.stop.load(Ordering::Acquire) {
@@ -278,9 +296,7 @@ impl Session {
             "send" => self.start_sending(msg)?,
             "add-media" => {
                 let n = |name: &str, default: u32| msg.get(name).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
-                if self.own_tracks.iter().filter(|t| t.ready_state() == wkrtc::media::TrackState::Live).count() >= MAX_OWN_TRACKS {
-                    return Err(wkrtc::Error::Operation(format!("at most {MAX_OWN_TRACKS} test-pattern tracks per visitor")));
-                }
+                self.check_own_track_limit()?;
                 // At most 1080p at 30 fps: a page must not make the server encode 8K.
                 let pattern =
                     TestPattern { width: n("width", 640).min(1920), height: n("height", 480).min(1080), framerate: n("framerate", 30).min(30), frequency: 440 };
@@ -312,6 +328,33 @@ impl Session {
                     }
                     self.own_tracks.push(track);
                 }
+            }
+            // getUserMedia on the server's devices (or wkrtc's fake ones), sent to the visitor:
+            // {"type": "get-user-media", "constraints": {"video": {"width": 1280}}}.
+            "get-user-media" => {
+                self.check_own_track_limit()?;
+                let constraints = msg.get("constraints").cloned().unwrap_or(Value::Null);
+                let captures = self.shared.devices.get_user_media(&constraints)?;
+                let mut reply = Vec::new();
+                for capture in captures {
+                    self.pc()?.add_track(capture.track(), &["wkrtc-capture".to_owned()])?;
+                    reply.push(json!({"kind": capture.track().kind().as_str(), "label": capture.track().label(), "settings": capture.settings()}));
+                    self.captures.push(capture);
+                }
+                self.send(json!({"type": "user-media", "tracks": reply}));
+            }
+            // {"type": "apply-constraints", "kind": "video", "constraints": {"width": 320}}
+            "apply-constraints" => {
+                let kind = MediaKind::parse(&str_field("kind").unwrap_or_default())?;
+                let constraints = msg.get("constraints").cloned().unwrap_or(Value::Null);
+                let capture = self
+                    .captures
+                    .iter()
+                    .rev()
+                    .find(|c| c.track().kind() == kind && c.track().ready_state() == wkrtc::media::TrackState::Live)
+                    .ok_or_else(|| wkrtc::Error::NotFound(format!("no live {kind} capture track")))?;
+                capture.apply_constraints(&constraints)?;
+                self.send(json!({"type": "constraints-applied", "kind": kind.as_str(), "settings": capture.settings()}));
             }
             "remove-media" => {
                 let kind = MediaKind::parse(&str_field("kind").unwrap_or_default())?;
