@@ -32,12 +32,31 @@ pub struct Options {
     pub runs: usize,
     /// Length of each throughput phase.
     pub seconds: Duration,
+    /// After the data calls, a call carrying a camera opened by wkrtc's getUserMedia.
+    pub camera: Option<wkrtc::capture::MediaDevices>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { runs: 20, seconds: Duration::from_secs(2) }
+        Self { runs: 20, seconds: Duration::from_secs(2), camera: None }
     }
+}
+
+/// The camera call of `--camera`: 640x480 asked for, three seconds measured.
+fn camera_call(devices: &wkrtc::capture::MediaDevices) -> Result<()> {
+    let (m, settings, label) = wkrtc_cli::media_bench::capture_pair(devices, serde_json::json!({"width": 640, "height": 480}), Duration::from_secs(3))?;
+    println!();
+    println!("Camera: wkrtc getUserMedia opened '{label}' with {settings}");
+    println!(
+        "    the answerer decoded {} frames in {:.1} s ({:.1} frames/s) at {}x{}; process CPU {:.1} s per minute of call",
+        m.frames_decoded,
+        m.seconds,
+        m.frames_decoded as f64 / m.seconds,
+        m.width,
+        m.height,
+        m.cpu_seconds_per_minute
+    );
+    Ok(())
 }
 
 /// Bound on one wkrtc operation (createOffer, setRemoteDescription, ...).
@@ -409,6 +428,9 @@ pub fn run(opts: &Options) -> Result<()> {
     let errors = ours.errors() + raw.errors();
     if errors > 0 {
         bail!("{errors} verification errors (wkrtc {}, raw webrtcbin {})", ours.errors(), raw.errors());
+    }
+    if let Some(devices) = &opts.camera {
+        camera_call(devices).context("the camera call")?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! wkrtc serve [--listen ADDR] [--fake-devices]
-//! wkrtc loopback [--runs N] [--seconds S]
+//! wkrtc loopback [--runs N] [--seconds S] [--camera | --fake-camera]
 //! wkrtc devices [--fake-devices]
 //! ```
 //!
@@ -30,13 +30,15 @@ commands:
       connection's live figures. --listen 0.0.0.0:8080 exposes it beyond this machine.
       The page's wkrtc-camera button opens this machine's camera through wkrtc's getUserMedia,
       or wkrtc's fake camera and microphone with --fake-devices (or WKRTC_FAKE_DEVICES=1).
-  loopback [--runs N] [--seconds S]
+  loopback [--runs N] [--seconds S] [--camera | --fake-camera]
       Two wkrtc peers in this process call each other over 127.0.0.1 (trickle ICE, one
       data channel), then a raw webrtcbin pair does the same. Prints set-up times (first
       call and warm median/p90 of N calls, default 20), data-channel throughput with
       64 KiB and 16 KiB messages for S seconds each, three times (default 2; every byte
       verified; the median counts) and round trips of 1000 32-byte pings. Exits non-zero
-      on any error or mismatch.
+      on any error or mismatch. --camera adds a call carrying this machine's camera, opened
+      by wkrtc's getUserMedia at 640x480 (--fake-camera: wkrtc's fake one), and reports the
+      frames the other peer decoded.
   devices [--fake-devices]
       Lists this machine's cameras, microphones and speakers as wkrtc's getUserMedia sees
       them (GStreamer's device monitor), with what each capture device offers.
@@ -69,6 +71,8 @@ fn parse_loopback(args: &[String]) -> Result<loopback::Options> {
                 }
                 opts.seconds = Duration::from_secs_f64(s);
             }
+            "--camera" => opts.camera = Some(media_devices(false)),
+            "--fake-camera" => opts.camera = Some(media_devices(true)),
             other => bail!("loopback: unknown argument '{other}'"),
         }
     }

@@ -68,10 +68,29 @@ fn forward(from: &PeerConnection, to: Arc<PeerConnection>) -> flume::Receiver<Ev
 /// Sends `pattern` (VP8, wkrtc's first codec) from one wkrtc peer to another for `window`
 /// after the first decoded frame, and measures the process's CPU time over that window.
 pub fn wkrtc_pair(pattern: TestPattern, window: Duration) -> Result<MediaCpu> {
+    let track = MediaStreamTrack::test_pattern(MediaKind::Video, pattern)?;
+    let measured = send_and_measure(&track, window);
+    track.stop();
+    measured
+}
+
+/// The same call with a camera opened by wkrtc's getUserMedia: what it delivered to the far
+/// end, with the settings and label of the capture track.
+pub fn capture_pair(devices: &wkrtc::capture::MediaDevices, video: serde_json::Value, window: Duration) -> Result<(MediaCpu, serde_json::Value, String)> {
+    let captures = devices.get_user_media(&serde_json::json!({ "video": video })).map_err(|e| anyhow::anyhow!("getUserMedia: {e}"))?;
+    let camera = &captures[0];
+    let measured = send_and_measure(camera.track(), window);
+    let settings = camera.settings();
+    camera.stop();
+    Ok((measured?, settings, camera.track().label().to_owned()))
+}
+
+/// Sends `track` from one wkrtc peer to another and measures the window after the first
+/// decoded frame.
+fn send_and_measure(track: &MediaStreamTrack, window: Duration) -> Result<MediaCpu> {
     let a = Arc::new(PeerConnection::with_settings(Default::default(), Settings::loopback())?);
     let b = Arc::new(PeerConnection::with_settings(Default::default(), Settings::loopback())?);
-    let track = MediaStreamTrack::test_pattern(MediaKind::Video, pattern)?;
-    a.add_track(&track, &["bench".into()])?;
+    a.add_track(track, &["bench".into()])?;
     let offer = op("createOffer", a.create_offer(OfferOptions::default()))?;
     op("setLocalDescription(offer)", a.set_local_description(Some(offer.clone())))?;
     op("setRemoteDescription(offer)", b.set_remote_description(offer))?;
@@ -108,7 +127,6 @@ pub fn wkrtc_pair(pattern: TestPattern, window: Duration) -> Result<MediaCpu> {
     let (cpu1, t1, n1) = (process_cpu(), Instant::now(), frames.load(Ordering::Relaxed));
     a.close();
     b.close();
-    track.stop();
     let seconds = (t1 - t0).as_secs_f64();
     Ok(MediaCpu {
         cpu_seconds_per_minute: (cpu1 - cpu0).as_secs_f64() * 60.0 / seconds,
