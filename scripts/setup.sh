@@ -21,6 +21,7 @@ PACKAGES=(
   chromium
   firefox-esr
   coturn
+  xvfb
   g++
   meson
   ninja-build

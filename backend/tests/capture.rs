@@ -156,3 +156,56 @@ fn the_machines_devices() {
     }
     drop(watch);
 }
+
+/// An X server of our own for the screen-capture test: Xvfb on a free display number, no
+/// TCP, killed when dropped.
+struct Xvfb {
+    child: std::process::Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start(width: u32, height: u32) -> Xvfb {
+        let n = (std::process::id() % 400) + 100;
+        let display = format!(":{n}");
+        let child = std::process::Command::new("Xvfb")
+            .args([&display, "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb, installed by scripts/setup.sh)");
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let deadline = Instant::now() + TIMEOUT;
+        while !std::path::Path::new(&socket).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not open {socket} within {TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Xvfb { child, display }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn screen_capture_under_xvfb() {
+    let x = Xvfb::start(1280, 720);
+    let devices = MediaDevices::fake("test").with_display(&x.display);
+    assert_eq!(devices.get_display_media(&json!({"video": false})).unwrap_err().name(), "TypeError");
+    assert_eq!(devices.get_display_media(&json!({"video": {"width": {"min": 100}}})).unwrap_err().name(), "TypeError");
+    assert_eq!(devices.get_display_media(&json!({"video": {"advanced": []}})).unwrap_err().name(), "TypeError");
+    let screen = devices.get_display_media(&json!({"video": {"width": 640, "frameRate": 15}})).unwrap().remove(0);
+    assert_eq!(screen.track().label(), format!("Screen {}", x.display));
+    let settings = screen.settings();
+    assert_eq!((settings["width"].as_i64(), settings["height"].as_i64()), (Some(640), Some(360)), "{settings}");
+    assert_eq!(screen.capabilities()["width"]["max"], json!(1280), "the screen's size is the native mode");
+    let rx = frames(screen.track());
+    wait_size(&rx, 640, 360, "frames of the screen");
+    screen.stop();
+    let gone = MediaDevices::fake("test").with_display(":999").get_display_media(&json!({})).unwrap_err();
+    assert_eq!(gone.name(), "NotReadableError", "{gone}");
+}

@@ -62,6 +62,8 @@ pub(crate) enum Source {
     Monitor(gst::Device),
     /// A wkrtc fake device: a moving pattern or a tone.
     Fake,
+    /// An X11 screen (getDisplayMedia), by display name such as `:0`.
+    X11(String),
 }
 
 /// A device with what it can do.
@@ -118,6 +120,39 @@ pub(crate) fn fake_devices() -> Vec<Device> {
             facing_mode: None,
         },
     ]
+}
+
+/// The screen of X11 display `display`, with its size as the one native mode.
+///
+/// Errors: `NotSupportedError` without GStreamer's ximagesrc; `NotReadableError` when the
+/// display cannot be opened.
+pub(crate) fn x11_screen(display: &str) -> crate::Result<Device> {
+    crate::engine::init()?;
+    let src = gst::ElementFactory::make("ximagesrc")
+        .property("display-name", display)
+        .build()
+        .map_err(|_| crate::Error::NotSupported("screen capture needs GStreamer's ximagesrc (gstreamer1.0-plugins-good)".into()))?;
+    let unreadable = || crate::Error::NotReadable(format!("the X11 display {display} cannot be opened"));
+    src.set_state(gst::State::Ready).map_err(|_| unreadable())?;
+    let caps = src.static_pad("src").map(|p| p.query_caps(None));
+    let _ = src.set_state(gst::State::Null);
+    let (w, h) = caps
+        .as_ref()
+        .and_then(|c| c.structure(0))
+        .and_then(|s| Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?)))
+        .filter(|(w, h)| *w > 0 && *h > 0)
+        .ok_or_else(unreadable)?;
+    Ok(Device {
+        internal_id: format!("x11:{display}"),
+        kind: DeviceKind::VideoInput,
+        label: format!("Screen {display}"),
+        group: format!("x11:{display}"),
+        source: Source::X11(display.to_owned()),
+        modes: vec![(w as u32, h as u32, 30)],
+        sample_rates: Vec::new(),
+        channels: Vec::new(),
+        facing_mode: None,
+    })
 }
 
 /// The devices GStreamer's monitor sees now.

@@ -25,6 +25,8 @@ use crate::{Error, Result};
 pub struct MediaDevices {
     salt: String,
     fake: bool,
+    /// The X11 display getDisplayMedia captures (default: `DISPLAY`).
+    display: Option<String>,
 }
 
 impl MediaDevices {
@@ -32,13 +34,56 @@ impl MediaDevices {
     /// unlinkable across origins. `WKRTC_FAKE_DEVICES=1` replaces the machine's devices with
     /// wkrtc's fake camera and microphone.
     pub fn new(origin_salt: &str) -> Self {
-        Self { salt: origin_salt.to_owned(), fake: std::env::var("WKRTC_FAKE_DEVICES").is_ok_and(|v| v == "1") }
+        Self { salt: origin_salt.to_owned(), fake: std::env::var("WKRTC_FAKE_DEVICES").is_ok_and(|v| v == "1"), display: None }
     }
 
     /// Only wkrtc's fake camera (a moving pattern, up to 1920x1080 at 30 frames/s) and
     /// microphone (a 440 Hz tone), whatever the machine has.
     pub fn fake(origin_salt: &str) -> Self {
-        Self { salt: origin_salt.to_owned(), fake: true }
+        Self { salt: origin_salt.to_owned(), fake: true, display: None }
+    }
+
+    /// getDisplayMedia captures X11 display `display` (such as `:0`) instead of `DISPLAY`'s.
+    pub fn with_display(mut self, display: &str) -> Self {
+        self.display = Some(display.to_owned());
+        self
+    }
+
+    /// `getDisplayMedia(options)`: the screen, as one video track. wkrtc captures an X11
+    /// screen (ximagesrc; under Wayland, XWayland's); the choice a browser offers the user is
+    /// the embedder's to make. Constraints steer the size and frame rate (downscaling only).
+    ///
+    /// Errors: `TypeError` for `video: false`, `advanced`, or a `min` or `exact` constraint
+    /// (W3C); `NotSupportedError` without an X11 display or ximagesrc; `NotReadableError`
+    /// when the display cannot be opened.
+    pub fn get_display_media(&self, options: &serde_json::Value) -> Result<Vec<CaptureTrack>> {
+        let video = match options {
+            serde_json::Value::Null => serde_json::Value::Bool(true),
+            serde_json::Value::Object(o) => o.get("video").cloned().unwrap_or(serde_json::Value::Bool(true)),
+            _ => return Err(Error::Type("getDisplayMedia takes a dictionary".into())),
+        };
+        if video == serde_json::Value::Bool(false) {
+            return Err(Error::Type("getDisplayMedia needs video".into()));
+        }
+        if let serde_json::Value::Object(o) = &video {
+            if o.contains_key("advanced") {
+                return Err(Error::Type("getDisplayMedia does not take advanced constraints".into()));
+            }
+            if let Some((name, _)) = o.iter().find(|(_, v)| v.as_object().is_some_and(|c| c.contains_key("min") || c.contains_key("exact"))) {
+                return Err(Error::Type(format!("getDisplayMedia does not take min or exact ({name})")));
+            }
+        }
+        let display = self
+            .display
+            .clone()
+            .or_else(|| std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()))
+            .ok_or_else(|| Error::NotSupported("no X11 display to capture (DISPLAY is not set)".into()))?;
+        let device = devices::x11_screen(&display)?;
+        let candidates = device.candidates(0, &self.salt, false);
+        let constraints = parse_track_constraints(&video)?;
+        let (_, settings) = select_settings(&candidates, &constraints)?;
+        let track = open_track(&device, &settings)?;
+        Ok(vec![CaptureTrack { track, device, candidates, salt: self.salt.clone(), state: Mutex::new((settings, video)) }])
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
@@ -317,6 +362,12 @@ fn open_track(device: &Device, settings: &Settings) -> Result<MediaStreamTrack> 
             let src = make("videotestsrc")?;
             src.set_property("is-live", true);
             src.set_property_from_str("pattern", "ball");
+            src
+        }
+        (Source::X11(display), _) => {
+            let src = make("ximagesrc")?;
+            src.set_property("display-name", display.as_str());
+            src.set_property("use-damage", false);
             src
         }
         (Source::Fake, MediaKind::Audio) => {
