@@ -142,6 +142,8 @@ struct Shared {
     max_message_size: Arc<AtomicU64>,
     /// Messages sent while wkrtc knows the channel is open but webrtcbin does not yet.
     held: Mutex<Vec<Outgoing>>,
+    /// For getStats: messages and payload bytes sent and received.
+    counters: [AtomicU64; 4],
 }
 
 /// A message on its way out.
@@ -233,6 +235,7 @@ impl DataChannel {
             ended: AtomicBool::new(false),
             max_message_size,
             held: Mutex::new(Vec::new()),
+            counters: Default::default(),
         });
         let dc = Self { shared };
         dc.bind(channel);
@@ -331,13 +334,29 @@ impl DataChannel {
     /// `send(string)`.
     pub fn send_text(&self, text: &str) -> Result<()> {
         self.check_send(text.len())?;
-        self.transmit(Outgoing::Text(text.to_owned()))
+        self.transmit(Outgoing::Text(text.to_owned()))?;
+        self.count_sent(text.len());
+        Ok(())
     }
 
     /// `send(ArrayBuffer)`.
     pub fn send_binary(&self, data: &[u8]) -> Result<()> {
         self.check_send(data.len())?;
-        self.transmit(Outgoing::Binary(glib::Bytes::from(data)))
+        self.transmit(Outgoing::Binary(glib::Bytes::from(data)))?;
+        self.count_sent(data.len());
+        Ok(())
+    }
+
+    fn count_sent(&self, len: usize) {
+        self.shared.counters[0].fetch_add(1, Ordering::Relaxed);
+        self.shared.counters[1].fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    /// For getStats: (messages sent, bytes sent, messages received, bytes received), payload
+    /// bytes as the W3C counts them.
+    pub fn counters(&self) -> (u64, u64, u64, u64) {
+        let c = &self.shared.counters;
+        (c[0].load(Ordering::Relaxed), c[1].load(Ordering::Relaxed), c[2].load(Ordering::Relaxed), c[3].load(Ordering::Relaxed))
     }
 
     /// Sends now, or holds the message while webrtcbin has not caught up with an open that
@@ -388,6 +407,12 @@ impl Shared {
     /// `open` first, as the W3C orders them.
     fn received(&self, message: Message) {
         self.state_changed(DataChannelState::Open);
+        let len = match &message {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) => b.len(),
+        };
+        self.counters[2].fetch_add(1, Ordering::Relaxed);
+        self.counters[3].fetch_add(len as u64, Ordering::Relaxed);
         let _ = self.events.send(DataChannelEvent::Message(message));
     }
 

@@ -75,6 +75,7 @@ pub mod jsep;
 pub mod media;
 mod peer_connection;
 mod settings;
+pub mod stats;
 
 pub use configuration::{BundlePolicy, Configuration, IceServer, IceTransportPolicy};
 pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, Message};

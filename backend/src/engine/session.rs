@@ -229,6 +229,11 @@ impl Session {
             .ok_or_else(|| Error::Operation("webrtcbin refused a transceiver".into()))
     }
 
+    /// webrtcbin's `get-stats` for the whole connection: one sub-structure per stats object.
+    pub async fn raw_stats(&self) -> Result<gst::Structure> {
+        self.promise("get-stats", &None::<gst::Pad>).await?.ok_or_else(|| Error::Operation("webrtcbin returned no statistics".into()))
+    }
+
     /// The pipeline and the webrtcbin in it, to add media chains.
     pub fn elements(&self) -> (&gst::Pipeline, &gst::Element) {
         (&self.pipeline, &self.webrtcbin)

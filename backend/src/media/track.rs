@@ -78,6 +78,8 @@ struct Inner {
     muted: AtomicBool,
     ended: AtomicBool,
     frames: AtomicU64,
+    /// The last video frame's width and height (width in the high half).
+    size: AtomicU64,
     outputs: Mutex<Vec<Output>>,
     /// The pipeline of a test-pattern or element source.
     source: Mutex<Option<gst::Pipeline>>,
@@ -128,6 +130,7 @@ impl MediaStreamTrack {
                 muted: AtomicBool::new(muted),
                 ended: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
+                size: AtomicU64::new(0),
                 outputs: Mutex::default(),
                 source: Mutex::default(),
                 external,
@@ -271,6 +274,12 @@ impl MediaStreamTrack {
             return;
         }
         self.inner.frames.fetch_add(1, Ordering::Relaxed);
+        if self.inner.kind == MediaKind::Video {
+            if let Some(s) = sample.caps().and_then(|c| c.structure(0)) {
+                let (w, h) = (s.get::<i32>("width").unwrap_or(0) as u32, s.get::<i32>("height").unwrap_or(0) as u32);
+                self.inner.size.store((u64::from(w) << 32) | u64::from(h), Ordering::Relaxed);
+            }
+        }
         if self.inner.muted.swap(false, Ordering::Relaxed) {
             let _ = self.inner.events.0.send(TrackEvent::Unmute);
         }
@@ -381,6 +390,12 @@ impl MediaStreamTrack {
     pub fn frames(&self) -> u64 {
         self.inner.frames.load(Ordering::Relaxed)
     }
+    /// The size of the last video frame, once there is one.
+    pub fn frame_size(&self) -> Option<(u32, u32)> {
+        let v = self.inner.size.load(Ordering::Relaxed);
+        (v != 0).then_some(((v >> 32) as u32, v as u32))
+    }
+
     /// The track's events.
     pub fn events(&self) -> flume::Receiver<TrackEvent> {
         self.inner.events.1.clone()

@@ -471,6 +471,101 @@ impl PeerConnection {
         let st = self.inner.lock();
         st.jsep.remote_description().map(|d| d.sdp.lines().any(|l| l.starts_with("a=ice-options:") && l.contains("trickle")))
     }
+    /// `getStats()`: the W3C report of the whole connection.
+    ///
+    /// Errors: `InvalidStateError` once closed.
+    pub fn get_stats(&self) -> impl Future<Output = Result<crate::stats::StatsReport>> + Send + 'static {
+        let session = self.inner.live_session();
+        let snapshot = self.stats_snapshot();
+        async move {
+            let raw = session?.raw_stats().await?;
+            Ok(crate::stats::collect::report(&crate::stats::collect::raw_entries(&raw), &snapshot))
+        }
+    }
+
+    /// `sender.getStats()`: the sender's outbound stream and what it refers to (W3C stats
+    /// selection algorithm).
+    pub fn get_sender_stats(&self, sender: &crate::RtpSender) -> impl Future<Output = Result<crate::stats::StatsReport>> + Send + 'static {
+        let all = self.get_stats();
+        let ssrc = sender.ssrc();
+        async move {
+            let all = all.await?;
+            let roots: Vec<String> =
+                all.of_type(crate::stats::StatsType::OutboundRtp).filter(|s| s.number("ssrc") == Some(f64::from(ssrc))).map(|s| s.id.clone()).collect();
+            Ok(all.selection(&roots.iter().map(String::as_str).collect::<Vec<_>>()))
+        }
+    }
+
+    /// `receiver.getStats()`: the receiver's inbound stream and what it refers to.
+    pub fn get_receiver_stats(&self, receiver: &crate::RtpReceiver) -> impl Future<Output = Result<crate::stats::StatsReport>> + Send + 'static {
+        let all = self.get_stats();
+        let track = receiver.track().id().to_owned();
+        async move {
+            let all = all.await?;
+            let roots: Vec<String> =
+                all.of_type(crate::stats::StatsType::InboundRtp).filter(|s| s.text("trackIdentifier") == Some(track.as_str())).map(|s| s.id.clone()).collect();
+            Ok(all.selection(&roots.iter().map(String::as_str).collect::<Vec<_>>()))
+        }
+    }
+
+    /// What wkrtc itself knows for a stats report.
+    fn stats_snapshot(&self) -> crate::stats::collect::Snapshot {
+        use crate::stats::collect::{announced_ssrcs, ChannelSnapshot, Snapshot, TransceiverSnapshot};
+        let (channels, dtls) = {
+            let st = self.inner.lock();
+            (st.channels.clone(), st.session.as_ref().and_then(|s| s.dtls_state()))
+        };
+        let lower = |s: String| s.to_lowercase();
+        let local = self.current_local_description().or_else(|| self.local_description());
+        let remote = self.current_remote_description().or_else(|| self.remote_description());
+        let attribute = |d: &Option<SessionDescription>, prefix: &str| -> Option<String> {
+            d.as_ref().and_then(|d| d.sdp.lines().find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned)))
+        };
+        let fingerprint =
+            |d: &Option<SessionDescription>| attribute(d, "a=fingerprint:").and_then(|f| f.split_once(' ').map(|(a, v)| (a.to_owned(), v.to_owned())));
+        let transceivers = self
+            .transceivers()
+            .into_iter()
+            .map(|t| {
+                let sender = t.sender();
+                let parameters = sender.parameters();
+                let sends = t.current_direction().is_some_and(|d| d.sends());
+                TransceiverSnapshot {
+                    mid: t.mid(),
+                    kind: t.kind().as_str(),
+                    sender_ssrc: sender.ssrc(),
+                    sending: sends && sender.track().is_some(),
+                    active: parameters.encodings.first().is_none_or(|e| e.active),
+                    sender_track: sender.track().map(|tr| (tr.id().to_owned(), tr.frames())),
+                    codec: parameters.codecs.first().map(|c| (c.payload_type, c.codec.clone())),
+                    receiver_track_id: t.receiver().track().id().to_owned(),
+                    frames_decoded: t.receiver().frames_decoded(),
+                    frame_size: t.receiver().track().frame_size(),
+                    receiving: t.receiving(),
+                }
+            })
+            .collect();
+        Snapshot {
+            timestamp: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            transceivers,
+            channels: channels
+                .iter()
+                .map(|c| ChannelSnapshot {
+                    label: c.label(),
+                    protocol: c.protocol(),
+                    id: c.id(),
+                    state: lower(format!("{:?}", c.ready_state())),
+                    counters: c.counters(),
+                })
+                .collect(),
+            ice_state: lower(format!("{:?}", self.ice_connection_state())),
+            dtls_state: dtls.map_or_else(|| "new".to_owned(), |d| lower(format!("{d:?}"))),
+            ice_ufrag: attribute(&local, "a=ice-ufrag:"),
+            local_fingerprint: fingerprint(&local),
+            remote_fingerprint: fingerprint(&remote),
+            remote_ssrcs: remote.as_ref().map(|d| announced_ssrcs(&d.sdp)).unwrap_or_default(),
+        }
+    }
     /// `sctp.maxMessageSize`: the largest message wkrtc sends on a data channel (the peer's
     /// limit, capped by wkrtc's); `None` until a remote description has a data section.
     pub fn sctp_max_message_size(&self) -> Option<u64> {

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Builds the W3C report from webrtcbin's raw statistics and wkrtc's own state.
+//!
+//! What comes from where:
+//! - RTP counters (packets, bytes, loss, jitter, NACK/PLI/FIR, round trip from receiver
+//!   reports): webrtcbin, matched by SSRC. webrtcbin 1.22 labels bundled streams with the
+//!   wrong kind and codec, so kind, mid and codec come from wkrtc's transceivers.
+//! - Candidates and the selected pair: webrtcbin, whose 1.22 swaps the local and remote
+//!   candidate types (its ids are right).
+//! - Codecs, frames decoded, media sources, data channels, ICE and DTLS states, certificate
+//!   fingerprints: wkrtc.
+
+use std::collections::HashMap;
+
+use super::{StatValue, Stats, StatsReport, StatsType};
+use crate::media::RtpCodecCapability;
+
+/// The one transport: wkrtc bundles everything.
+pub(crate) const TRANSPORT_ID: &str = "T01";
+
+/// What wkrtc knows of one transceiver when the report is made.
+#[derive(Debug, Clone)]
+pub(crate) struct TransceiverSnapshot {
+    pub mid: Option<String>,
+    pub kind: &'static str,
+    pub sender_ssrc: u32,
+    /// The sender has a track and the negotiated direction sends.
+    pub sending: bool,
+    pub active: bool,
+    /// The sender's track: id and frames it produced.
+    pub sender_track: Option<(String, u64)>,
+    /// The negotiated codec (the same both ways in wkrtc's negotiations).
+    pub codec: Option<(u8, RtpCodecCapability)>,
+    pub receiver_track_id: String,
+    pub frames_decoded: u64,
+    /// The last decoded frame's size.
+    pub frame_size: Option<(u32, u32)>,
+    /// The peer announced sending here.
+    pub receiving: bool,
+}
+
+/// What wkrtc knows of one data channel.
+#[derive(Debug, Clone)]
+pub(crate) struct ChannelSnapshot {
+    pub label: String,
+    pub protocol: String,
+    pub id: Option<u16>,
+    pub state: String,
+    /// Messages and bytes sent, messages and bytes received.
+    pub counters: (u64, u64, u64, u64),
+}
+
+/// wkrtc's side of a report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: f64,
+    pub transceivers: Vec<TransceiverSnapshot>,
+    pub channels: Vec<ChannelSnapshot>,
+    pub ice_state: String,
+    pub dtls_state: String,
+    pub ice_ufrag: Option<String>,
+    /// (algorithm, fingerprint) of wkrtc's certificate and of the peer's.
+    pub local_fingerprint: Option<(String, String)>,
+    pub remote_fingerprint: Option<(String, String)>,
+    /// The SSRCs the peer announced per mid (`a=ssrc`, RTX and FEC ones left out).
+    pub remote_ssrcs: HashMap<String, Vec<u32>>,
+}
+
+/// One of webrtcbin's raw stats objects.
+pub(crate) struct Raw {
+    pub kind: String,
+    pub id: String,
+    pub fields: gst::Structure,
+}
+
+impl Raw {
+    fn u64(&self, name: &str) -> Option<u64> {
+        self.fields.get::<u64>(name).ok().or_else(|| self.fields.get::<u32>(name).ok().map(u64::from))
+    }
+    fn i64(&self, name: &str) -> Option<i64> {
+        self.fields.get::<i64>(name).ok().or_else(|| self.fields.get::<i32>(name).ok().map(i64::from))
+    }
+    fn f64(&self, name: &str) -> Option<f64> {
+        self.fields.get::<f64>(name).ok()
+    }
+    fn str(&self, name: &str) -> Option<String> {
+        self.fields.get::<String>(name).ok()
+    }
+    fn ssrc(&self) -> Option<u32> {
+        self.fields.get::<u32>("ssrc").ok()
+    }
+    /// Fields of the embedded `gst-rtpsource-stats` structure.
+    fn source(&self) -> Option<gst::Structure> {
+        self.fields.get::<gst::Structure>("gst-rtpsource-stats").ok()
+    }
+    fn source_u64(&self, name: &str) -> Option<u64> {
+        let s = self.source()?;
+        s.get::<u64>(name).ok().or_else(|| s.get::<u32>(name).ok().map(u64::from))
+    }
+    fn source_i64(&self, name: &str) -> Option<i64> {
+        self.source()?.get::<i32>(name).ok().map(i64::from)
+    }
+    fn source_bool(&self, name: &str) -> bool {
+        self.source().and_then(|s| s.get::<bool>(name).ok()).unwrap_or(false)
+    }
+}
+
+/// webrtcbin's `get-stats` reply, one entry per stats object.
+pub(crate) fn raw_entries(reply: &gst::StructureRef) -> Vec<Raw> {
+    reply
+        .iter()
+        .filter_map(|(_, value)| value.get::<gst::Structure>().ok())
+        .filter_map(|s| {
+            let id = s.get::<String>("id").ok()?;
+            Some(Raw { kind: s.name().to_string(), id, fields: s })
+        })
+        .collect()
+}
+
+/// The SSRCs a description announces per mid, without the repair streams of
+/// `a=ssrc-group:FID` and `FEC-FR`.
+pub(crate) fn announced_ssrcs(sdp: &str) -> HashMap<String, Vec<u32>> {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+    for section in sdp.split("\nm=").skip(1) {
+        let lines: Vec<&str> = section.lines().map(str::trim).collect();
+        let Some(mid) = lines.iter().find_map(|l| l.strip_prefix("a=mid:")) else { continue };
+        let repair: Vec<u32> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=ssrc-group:"))
+            .flat_map(|g| g.split_whitespace().skip(2).filter_map(|n| n.parse().ok()).collect::<Vec<u32>>())
+            .collect();
+        let mut ssrcs: Vec<u32> = Vec::new();
+        for l in &lines {
+            if let Some(n) = l.strip_prefix("a=ssrc:").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()) {
+                if !repair.contains(&n) && !ssrcs.contains(&n) {
+                    ssrcs.push(n);
+                }
+            }
+        }
+        out.insert(mid.to_owned(), ssrcs);
+    }
+    out
+}
+
+fn codec_id(pt: u8) -> String {
+    format!("CIT01_{pt}")
+}
+
+fn certificate_id(fingerprint: &str) -> String {
+    format!("CF{}", fingerprint.replace(':', ""))
+}
+
+/// The report of a whole connection.
+pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
+    let ts = snap.timestamp;
+    let mut r = StatsReport::default();
+    let find = |kind: &str, ssrc: u32| raw.iter().find(|e| e.kind == kind && e.ssrc() == Some(ssrc));
+
+    // Peer connection and data channels.
+    let mut pc = Stats::new("P", StatsType::PeerConnection, ts);
+    let opened = snap.channels.iter().filter(|c| c.state != "connecting").count() as u64;
+    let closed = snap.channels.iter().filter(|c| c.state == "closed").count() as u64;
+    pc.set_u64("dataChannelsOpened", opened).set_u64("dataChannelsClosed", closed);
+    r.insert(pc);
+    for (i, c) in snap.channels.iter().enumerate() {
+        let mut s = Stats::new(format!("D{i}"), StatsType::DataChannel, ts);
+        s.set_str("label", c.label.clone()).set_str("protocol", c.protocol.clone()).set_str("state", c.state.clone());
+        if let Some(id) = c.id {
+            s.set_u64("dataChannelIdentifier", id.into());
+        }
+        let (ms, bs, mr, br) = c.counters;
+        s.set_u64("messagesSent", ms).set_u64("bytesSent", bs).set_u64("messagesReceived", mr).set_u64("bytesReceived", br);
+        r.insert(s);
+    }
+
+    // Transport, certificates, candidates, the selected pair.
+    let mut transport = Stats::new(TRANSPORT_ID, StatsType::Transport, ts);
+    transport.set_str("iceState", snap.ice_state.clone()).set_str("dtlsState", snap.dtls_state.clone());
+    if let Some(ufrag) = &snap.ice_ufrag {
+        transport.set_str("iceLocalUsernameFragment", ufrag.clone());
+    }
+    for (fp, member) in [(&snap.local_fingerprint, "localCertificateId"), (&snap.remote_fingerprint, "remoteCertificateId")] {
+        if let Some((alg, value)) = fp {
+            let mut c = Stats::new(certificate_id(value), StatsType::Certificate, ts);
+            c.set_str("fingerprint", value.clone()).set_str("fingerprintAlgorithm", alg.clone());
+            transport.set_str(member, c.id.clone());
+            r.insert(c);
+        }
+    }
+    let connected = matches!(snap.ice_state.as_str(), "connected" | "completed");
+    for e in raw.iter().filter(|e| e.kind == "local-candidate" || e.kind == "remote-candidate") {
+        // webrtcbin 1.22 swaps the types; its ids say which side a candidate is.
+        let kind = if e.id.starts_with("ice-candidate-local") { StatsType::LocalCandidate } else { StatsType::RemoteCandidate };
+        let mut c = Stats::new(e.id.clone(), kind, ts);
+        c.set_str("transportId", TRANSPORT_ID);
+        if let Some(v) = e.str("address") {
+            c.set_str("address", v);
+        }
+        if let Some(v) = e.u64("port") {
+            c.set_u64("port", v);
+        }
+        if let Some(v) = e.str("protocol") {
+            c.set_str("protocol", v);
+        }
+        if let Some(v) = e.str("candidate-type") {
+            c.set_str("candidateType", v);
+        }
+        if let Some(v) = e.u64("priority") {
+            c.set_u64("priority", v);
+        }
+        r.insert(c);
+    }
+    for e in raw.iter().filter(|e| e.kind == "candidate-pair") {
+        let (Some(local), Some(remote)) = (e.str("local-candidate-id"), e.str("remote-candidate-id")) else { continue };
+        if r.get(&local).is_none() || r.get(&remote).is_none() {
+            continue;
+        }
+        let mut p = Stats::new(e.id.clone(), StatsType::CandidatePair, ts);
+        p.set_str("transportId", TRANSPORT_ID).set_str("localCandidateId", local).set_str("remoteCandidateId", remote);
+        p.set_str("state", if connected { "succeeded" } else { "in-progress" }).set("nominated", StatValue::Bool(connected));
+        transport.set_str("selectedCandidatePairId", e.id.clone());
+        r.insert(p);
+    }
+    r.insert(transport);
+
+    // RTP: codecs, media sources, outbound and inbound streams and their remote halves.
+    for t in snap.transceivers.iter().filter(|t| t.mid.is_some()) {
+        let mid = t.mid.clone().unwrap_or_default();
+        let codec = t.codec.as_ref().map(|(pt, c)| {
+            let mut s = Stats::new(codec_id(*pt), StatsType::Codec, ts);
+            s.set_u64("payloadType", (*pt).into())
+                .set_str("transportId", TRANSPORT_ID)
+                .set_str("mimeType", c.mime_type.clone())
+                .set_u64("clockRate", c.clock_rate.into());
+            if let Some(ch) = c.channels {
+                s.set_u64("channels", ch.into());
+            }
+            if let Some(f) = &c.sdp_fmtp_line {
+                s.set_str("sdpFmtpLine", f.clone());
+            }
+            s
+        });
+        let stream = |id: String, kind: StatsType, ssrc: u32| {
+            let mut s = Stats::new(id, kind, ts);
+            s.set_u64("ssrc", ssrc.into()).set_str("kind", t.kind).set_str("transportId", TRANSPORT_ID);
+            if let Some(c) = &codec {
+                s.set_str("codecId", c.id.clone());
+            }
+            s
+        };
+        if t.sending {
+            let ssrc = t.sender_ssrc;
+            let mut out = stream(format!("OT01{}{ssrc}", t.kind.chars().next().unwrap_or('x').to_ascii_uppercase()), StatsType::OutboundRtp, ssrc);
+            out.set_str("mid", mid.clone()).set("active", StatValue::Bool(t.active));
+            if let Some(e) = find("outbound-rtp", ssrc) {
+                out.set_u64("packetsSent", e.u64("packets-sent").unwrap_or(0)).set_u64("bytesSent", e.u64("bytes-sent").unwrap_or(0));
+                for (from, to) in [("nack-count", "nackCount"), ("pli-count", "pliCount"), ("fir-count", "firCount")] {
+                    out.set_u64(to, e.u64(from).unwrap_or(0));
+                }
+            }
+            if let Some((track, frames)) = &t.sender_track {
+                let mut src = Stats::new(format!("S{track}"), StatsType::MediaSource, ts);
+                src.set_str("trackIdentifier", track.clone()).set_str("kind", t.kind);
+                if t.kind == "video" {
+                    src.set_u64("frames", *frames);
+                }
+                out.set_str("mediaSourceId", src.id.clone());
+                r.insert(src);
+            }
+            // The peer's last receiver report about this stream: webrtcbin keeps one report
+            // block per remote source (in its `rb-*` fields), whichever stream it names.
+            if let Some(rb) = raw.iter().find(|e| e.source_bool("have-rb") && e.source_u64("rb-ssrc") == Some(u64::from(ssrc))) {
+                let mut ri = stream(format!("RI{ssrc}"), StatsType::RemoteInboundRtp, ssrc);
+                ri.set_str("localId", out.id.clone());
+                // A 24-bit signed count; webrtcbin reports -1 before the first loss report.
+                ri.set("packetsLost", StatValue::Signed(rb.source_i64("rb-packetslost").unwrap_or(0).max(0)));
+                ri.set_f64("fractionLost", rb.source_u64("rb-fractionlost").unwrap_or(0) as f64 / 256.0);
+                // Round trip in 1/65536 s, 0 when not measured yet.
+                if let Some(rtt) = rb.source_u64("rb-round-trip").filter(|v| *v > 0) {
+                    ri.set_f64("roundTripTime", rtt as f64 / 65536.0);
+                }
+                let clock = t.codec.as_ref().map(|(_, c)| c.clock_rate).unwrap_or(0);
+                if let (Some(j), true) = (rb.source_u64("rb-jitter"), clock > 0) {
+                    ri.set_f64("jitter", j as f64 / f64::from(clock));
+                }
+                out.set_str("remoteId", ri.id.clone());
+                r.insert(ri);
+            }
+            r.insert(out);
+        }
+        let announced = snap.remote_ssrcs.get(&mid).cloned().unwrap_or_default();
+        // The stream the peer sends here: the announced SSRC webrtcbin has received.
+        let inbound = announced.iter().find_map(|&ssrc| find("inbound-rtp", ssrc).map(|e| (ssrc, e)));
+        if let (true, Some((ssrc, e))) = (t.receiving, inbound) {
+            let mut inb = stream(format!("IT01{}{ssrc}", t.kind.chars().next().unwrap_or('x').to_ascii_uppercase()), StatsType::InboundRtp, ssrc);
+            inb.set_str("mid", mid.clone()).set_str("trackIdentifier", t.receiver_track_id.clone());
+            inb.set_u64("packetsReceived", e.u64("packets-received").unwrap_or(0)).set_u64("bytesReceived", e.u64("bytes-received").unwrap_or(0));
+            inb.set("packetsLost", StatValue::Signed(e.i64("packets-lost").unwrap_or(0).max(0)));
+            if let Some(j) = e.f64("jitter") {
+                inb.set_f64("jitter", j.max(0.0));
+            }
+            for (from, to) in [("nack-count", "nackCount"), ("pli-count", "pliCount"), ("fir-count", "firCount"), ("packets-discarded", "packetsDiscarded")] {
+                if let Some(v) = e.u64(from) {
+                    inb.set_u64(to, v);
+                }
+            }
+            if t.kind == "video" {
+                inb.set_u64("framesDecoded", t.frames_decoded);
+                if let Some((w, h)) = t.frame_size {
+                    inb.set_u64("frameWidth", w.into()).set_u64("frameHeight", h.into());
+                }
+            }
+            if let Some(ro) = find("remote-outbound-rtp", ssrc) {
+                let mut s = stream(format!("RO{ssrc}"), StatsType::RemoteOutboundRtp, ssrc);
+                s.set_str("localId", inb.id.clone());
+                if let Some(v) = ro.u64("packets-sent") {
+                    s.set_u64("packetsSent", v);
+                }
+                if let Some(v) = ro.u64("bytes-sent") {
+                    s.set_u64("bytesSent", v);
+                }
+                if let Some(v) = ro.f64("remote-timestamp") {
+                    s.set_f64("remoteTimestamp", v);
+                }
+                inb.set_str("remoteId", s.id.clone());
+                r.insert(s);
+            }
+            r.insert(inb);
+        }
+        if let Some(c) = codec {
+            r.insert(c);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_ssrcs_leave_out_repair_streams() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ssrc:11 cname:x\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:1\r\na=ssrc-group:FID 22 23\r\na=ssrc:22 cname:x\r\na=ssrc:22 msid:s t\r\na=ssrc:23 cname:x\r\n";
+        let m = announced_ssrcs(sdp);
+        assert_eq!(m["0"], vec![11]);
+        assert_eq!(m["1"], vec![22], "the RTX stream is not the media stream");
+    }
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MPL-2.0
+//! getStats between two wkrtc peers: the report's shape (W3C types and members only, every
+//! `*Id` resolvable, ids stable), and its numbers checked against the other side.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use wkrtc::stats::{StatsReport, StatsType};
+use wkrtc::{DataChannelInit, Event, MediaKind, MediaStreamTrack, TestPattern};
+
+const SMALL: TestPattern = TestPattern { width: 320, height: 240, framerate: 30, frequency: 440 };
+
+fn stats(p: &Peer) -> StatsReport {
+    wait(p.pc.get_stats()).expect("getStats")
+}
+
+/// Polls `p`'s report until `ok` holds, within TIMEOUT.
+fn until(p: &Peer, what: &str, ok: impl Fn(&StatsReport) -> bool) -> StatsReport {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let r = stats(p);
+        if ok(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {TIMEOUT:?}; last report {}", r.to_json());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn well_formed(r: &StatsReport, who: &str) {
+    assert!(r.dangling_references().is_empty(), "{who}: dangling ids {:?}", r.dangling_references());
+    assert!(r.non_spec_members().is_empty(), "{who}: members outside the spec {:?}", r.non_spec_members());
+}
+
+fn one<'a>(r: &'a StatsReport, kind: StatsType, member: &str, value: &str) -> &'a wkrtc::stats::Stats {
+    r.of_type(kind).find(|s| s.text(member) == Some(value)).unwrap_or_else(|| panic!("no {} with {member} {value} in {}", kind.as_str(), r.to_json()))
+}
+
+#[test]
+fn a_call_reports_every_type_consistently() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let video = MediaStreamTrack::test_pattern(MediaKind::Video, SMALL).unwrap();
+    let audio = MediaStreamTrack::test_pattern(MediaKind::Audio, SMALL).unwrap();
+    let video_sender = a.pc.add_track(&video, &["s".into()]).unwrap();
+    a.pc.add_track(&audio, &["s".into()]).unwrap();
+    let dc = a.pc.create_data_channel("chat", DataChannelInit::default()).unwrap();
+    negotiate(&a, &b);
+    // Track events come with B's remote description, the channel once it opens.
+    let mut tracks = Vec::new();
+    while tracks.len() < 2 {
+        tracks.push(b.expect("track", |e| match e {
+            Event::Track { track, .. } => Some(track.clone()),
+            _ => None,
+        }));
+    }
+    wait_open(&dc);
+    let remote_dc = b.next_data_channel();
+    for i in 0..10 {
+        dc.send_binary(&[i; 100]).unwrap();
+    }
+
+    // The sender's view, once the peer's receiver reports arrived.
+    // webrtcbin keeps the peer's last report block per remote source: at least one stream
+    // has its remote-inbound-rtp.
+    let ra = until(&a, "a remote-inbound-rtp with a round trip", |r| r.of_type(StatsType::RemoteInboundRtp).any(|s| s.number("roundTripTime").is_some()));
+    well_formed(&ra, "A");
+    for kind in [
+        StatsType::PeerConnection,
+        StatsType::DataChannel,
+        StatsType::Transport,
+        StatsType::CandidatePair,
+        StatsType::LocalCandidate,
+        StatsType::RemoteCandidate,
+        StatsType::Certificate,
+        StatsType::Codec,
+        StatsType::OutboundRtp,
+        StatsType::RemoteInboundRtp,
+        StatsType::MediaSource,
+    ] {
+        assert!(ra.of_type(kind).next().is_some(), "A has no {}", kind.as_str());
+    }
+    let transport = ra.of_type(StatsType::Transport).next().unwrap();
+    assert_eq!(transport.text("dtlsState"), Some("connected"), "{}", transport.to_json());
+    assert!(matches!(transport.text("iceState"), Some("connected" | "completed")), "{}", transport.to_json());
+    for member in ["localCertificateId", "remoteCertificateId"] {
+        let cert = ra.get(transport.text(member).unwrap()).unwrap();
+        assert_eq!(cert.text("fingerprintAlgorithm"), Some("sha-256"));
+    }
+    let out_video = one(&ra, StatsType::OutboundRtp, "kind", "video");
+    assert_eq!(out_video.number("ssrc"), Some(f64::from(video_sender.ssrc())));
+    let codec = ra.get(out_video.text("codecId").unwrap()).unwrap();
+    assert_eq!(codec.text("mimeType"), Some("video/VP8"));
+    assert_eq!(
+        one(&ra, StatsType::OutboundRtp, "kind", "audio").text("codecId").and_then(|id| ra.get(id)).and_then(|c| c.text("mimeType")),
+        Some("audio/opus")
+    );
+    for remote in ra.of_type(StatsType::RemoteInboundRtp) {
+        let rtt = remote.number("roundTripTime").unwrap_or(0.0);
+        assert!((0.0..0.5).contains(&rtt), "round trip on loopback: {rtt} s");
+        assert_eq!(ra.get(remote.text("localId").unwrap()).unwrap().text("remoteId"), Some(remote.id.as_str()), "local and remote ids point at each other");
+    }
+
+    // The receiver's view: frames decoded at the size sent.
+    let rb = until(&b, "frames decoded", |r| r.of_type(StatsType::InboundRtp).any(|s| s.number("framesDecoded").unwrap_or(0.0) >= 30.0));
+    well_formed(&rb, "B");
+    let in_video = one(&rb, StatsType::InboundRtp, "kind", "video");
+    assert_eq!((in_video.number("frameWidth"), in_video.number("frameHeight")), (Some(320.0), Some(240.0)));
+    assert_eq!(in_video.number("ssrc"), out_video.number("ssrc"), "B receives the SSRC A sends");
+    assert!(tracks.iter().any(|t| in_video.text("trackIdentifier") == Some(t.id())));
+
+    // Stop sending: then every packet A sent has been received, to the packet and the byte.
+    video.stop();
+    audio.stop();
+    for kind in ["video", "audio"] {
+        let sent = one(&stats(&a), StatsType::OutboundRtp, "kind", kind).clone();
+        let (packets, bytes) = (sent.number("packetsSent").unwrap(), sent.number("bytesSent").unwrap());
+        assert!(packets > 0.0);
+        let r = until(&b, "every packet received", |r| {
+            let s = one(r, StatsType::InboundRtp, "kind", kind);
+            s.number("packetsReceived") == Some(packets)
+        });
+        let got = one(&r, StatsType::InboundRtp, "kind", kind);
+        assert_eq!(got.number("bytesReceived"), Some(bytes), "{kind}: bytes sent and received");
+        assert_eq!(got.number("packetsLost"), Some(0.0), "{kind}: nothing lost on loopback");
+    }
+
+    // Data channels: ten messages of 100 bytes.
+    let rb = until(&b, "ten messages received", |r| r.of_type(StatsType::DataChannel).any(|s| s.number("messagesReceived") == Some(10.0)));
+    assert_eq!(one(&rb, StatsType::DataChannel, "label", "chat").number("bytesReceived"), Some(1000.0));
+    let ra = stats(&a);
+    let mine = one(&ra, StatsType::DataChannel, "label", "chat");
+    assert_eq!((mine.number("messagesSent"), mine.number("bytesSent")), (Some(10.0), Some(1000.0)));
+    assert_eq!(ra.of_type(StatsType::PeerConnection).next().unwrap().number("dataChannelsOpened"), Some(1.0));
+    drop(remote_dc);
+
+    // Ids are stable from one report to the next.
+    let (first, second) = (stats(&a), stats(&a));
+    assert_eq!(first.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), second.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+}
+
+#[test]
+fn sender_and_receiver_selections() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let video = MediaStreamTrack::test_pattern(MediaKind::Video, SMALL).unwrap();
+    let audio = MediaStreamTrack::test_pattern(MediaKind::Audio, SMALL).unwrap();
+    let video_sender = a.pc.add_track(&video, &["s".into()]).unwrap();
+    a.pc.add_track(&audio, &["s".into()]).unwrap();
+    negotiate(&a, &b);
+    a.wait_connected();
+    let selected = wait(a.pc.get_sender_stats(&video_sender)).unwrap();
+    well_formed(&selected, "sender selection");
+    let outbound: Vec<_> = selected.of_type(StatsType::OutboundRtp).collect();
+    assert_eq!(outbound.len(), 1, "only this sender's stream: {}", selected.to_json());
+    assert_eq!(outbound[0].number("ssrc"), Some(f64::from(video_sender.ssrc())));
+    assert!(selected.of_type(StatsType::Transport).next().is_some() && selected.of_type(StatsType::Codec).count() == 1);
+    assert!(selected.of_type(StatsType::DataChannel).next().is_none());
+
+    let receiver = b.pc.transceivers().into_iter().find(|t| t.kind() == MediaKind::Video).map(|t| t.receiver()).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let selected = loop {
+        let s = wait(b.pc.get_receiver_stats(&receiver)).unwrap();
+        if s.of_type(StatsType::InboundRtp).count() == 1 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no inbound stream for the receiver: {}", s.to_json());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    well_formed(&selected, "receiver selection");
+    assert_eq!(selected.of_type(StatsType::InboundRtp).next().unwrap().text("kind"), Some("video"));
+}
+
+#[test]
+fn stats_after_close_is_invalid_state() {
+    let a = Peer::new();
+    a.pc.close();
+    assert_eq!(wait(a.pc.get_stats()).unwrap_err().name(), "InvalidStateError");
+}
