@@ -109,6 +109,20 @@ fn a_call_reports_every_type_consistently() {
     assert_eq!((in_video.number("frameWidth"), in_video.number("frameHeight")), (Some(320.0), Some(240.0)));
     assert_eq!(in_video.number("ssrc"), out_video.number("ssrc"), "B receives the SSRC A sends");
     assert!(tracks.iter().any(|t| in_video.text("trackIdentifier") == Some(t.id())));
+    // Frame rates, measured over whole seconds, on both sides; roles from the negotiation.
+    let rb = until(&b, "a decoded frame rate", |r| one(r, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap_or(0.0) > 0.0);
+    let fps = one(&rb, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap();
+    assert!((20.0..=40.0).contains(&fps), "decoded {fps} frames/s of a 30 frames/s pattern");
+    let ra = stats(&a);
+    let out = one(&ra, StatsType::OutboundRtp, "kind", "video");
+    assert_eq!((out.number("frameWidth"), out.number("frameHeight")), (Some(320.0), Some(240.0)));
+    assert_eq!(out.number("targetBitrate"), Some(1_000_000.0));
+    let source = ra.get(out.text("mediaSourceId").unwrap()).unwrap();
+    assert_eq!((source.number("width"), source.number("height")), (Some(320.0), Some(240.0)));
+    let role = |r: &StatsReport, m: &str| r.of_type(StatsType::Transport).next().and_then(|t| t.text(m).map(str::to_owned));
+    assert_eq!((role(&ra, "iceRole").as_deref(), role(&rb, "iceRole").as_deref()), (Some("controlling"), Some("controlled")));
+    let dtls = (role(&ra, "dtlsRole"), role(&rb, "dtlsRole"));
+    assert!(matches!((dtls.0.as_deref(), dtls.1.as_deref()), (Some("server"), Some("client")) | (Some("client"), Some("server"))), "{dtls:?}");
 
     // Stop sending: then every packet A sent has been received, to the packet and the byte.
     video.stop();

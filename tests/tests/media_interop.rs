@@ -8,7 +8,8 @@
 //! direction (media added to a data-only call and a channel to a media-only one, tracks
 //! added and removed by either side), replaceTrack without renegotiation, and ten calls in a
 //! row; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
-//! browser's stats see it, and after applyConstraints. Chromium then runs the same first-frame measurement between two of its own peer
+//! browser's stats see it, and after applyConstraints; wkrtc's getStats against the
+//! browser's for the same call (every type, the required members). Chromium then runs the same first-frame measurement between two of its own peer
 //! connections, the anchor the figures are compared with. Ends with `N passed, M failed`.
 //!
 //! `WKRTC_INTEROP_BROWSERS=chromium` (or `firefox`) and `WKRTC_INTEROP_SCENARIOS=...` narrow
@@ -25,7 +26,8 @@ use wkrtc_interop::runner::{self, num, run_page, run_page_with, Tally};
 use wkrtc_interop::{netns, pages};
 
 const NAME: &str = "media_interop";
-const SCENARIOS: &[&str] = &["wkrtc-camera", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
+const SCENARIOS: &[&str] =
+    &["wkrtc-camera", "stats-compare", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
 /// Bound on one browser's whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 
@@ -160,6 +162,93 @@ fn main() -> ExitCode {
 }
 
 /// Checks one scenario's report and keeps its figures.
+/// Stats types a browser reports that wkrtc does not: audio playout is the embedder's.
+const TYPES_NOT_IN_WKRTC: &[&str] = &["media-playout"];
+
+/// Members wkrtc must fill wherever the browser fills them too (the rest of the difference is
+/// printed, and listed in docs/stats.md).
+const REQUIRED: &[(&str, &[&str])] = &[
+    ("codec", &["payloadType", "mimeType", "clockRate", "transportId"]),
+    (
+        "inbound-rtp",
+        &[
+            "ssrc",
+            "kind",
+            "mid",
+            "trackIdentifier",
+            "codecId",
+            "transportId",
+            "packetsReceived",
+            "bytesReceived",
+            "packetsLost",
+            "jitter",
+            "framesDecoded",
+            "frameWidth",
+            "frameHeight",
+            "nackCount",
+            "pliCount",
+            "remoteId",
+        ],
+    ),
+    (
+        "outbound-rtp",
+        &[
+            "ssrc",
+            "kind",
+            "mid",
+            "codecId",
+            "transportId",
+            "packetsSent",
+            "bytesSent",
+            "nackCount",
+            "pliCount",
+            "mediaSourceId",
+            "remoteId",
+            "active",
+            "targetBitrate",
+        ],
+    ),
+    ("remote-inbound-rtp", &["ssrc", "kind", "localId", "packetsLost", "fractionLost", "jitter", "roundTripTime"]),
+    ("remote-outbound-rtp", &["ssrc", "kind", "localId", "packetsSent", "bytesSent", "remoteTimestamp"]),
+    ("media-source", &["trackIdentifier", "kind"]),
+    ("transport", &["dtlsState", "iceState", "selectedCandidatePairId", "localCertificateId", "remoteCertificateId", "iceLocalUsernameFragment"]),
+    ("candidate-pair", &["transportId", "localCandidateId", "remoteCandidateId", "state", "nominated"]),
+    ("local-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),
+    ("remote-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),
+    ("certificate", &["fingerprint", "fingerprintAlgorithm"]),
+    ("data-channel", &["label", "protocol", "dataChannelIdentifier", "state", "messagesSent", "bytesSent", "messagesReceived", "bytesReceived"]),
+    ("peer-connection", &["dataChannelsOpened", "dataChannelsClosed"]),
+];
+
+/// wkrtc's report of a call against the browser's: every type the browser has (but audio
+/// playout) is in wkrtc's, with the required members; what else the browser fills is printed.
+fn compare_stats(kind: Kind, r: &Value) -> Result<()> {
+    let (browser, wkrtc) = (r["browserMembers"].as_object().context("browserMembers")?, r["wkrtcMembers"].as_object().context("wkrtcMembers")?);
+    let names = |v: &Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default() };
+    let mut problems = Vec::new();
+    for (t, members) in browser {
+        if TYPES_NOT_IN_WKRTC.contains(&t.as_str()) {
+            continue;
+        }
+        let Some(ours) = wkrtc.get(t).map(names) else {
+            problems.push(format!("no {t} in wkrtc's report"));
+            continue;
+        };
+        let theirs = names(members);
+        let required = REQUIRED.iter().find(|(rt, _)| rt == t).map(|(_, m)| *m).unwrap_or(&[]);
+        let missing_required: Vec<&str> = required.iter().copied().filter(|m| theirs.iter().any(|x| x == m) && !ours.iter().any(|x| x == m)).collect();
+        if !missing_required.is_empty() {
+            problems.push(format!("{t} lacks {missing_required:?}"));
+        }
+        let other: Vec<&String> = theirs.iter().filter(|m| !ours.contains(m)).collect();
+        if !other.is_empty() {
+            println!("  {kind} {t}: the browser also fills {other:?}");
+        }
+    }
+    ensure!(problems.is_empty(), "{}", problems.join("; "));
+    Ok(())
+}
+
 fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTreeMap<&'static str, f64>) -> Result<()> {
     let r = report.context("the page sent no report for this scenario")?;
     ensure!(r["ok"] == true, "{}", r["error"].as_str().unwrap_or("failed"));
@@ -183,6 +272,7 @@ fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTree
             ensure!(r["receivers"] == "audio,video", "receivers: {}", r["receivers"]);
             figures.insert("first frame median ms", num(r, "firstFrameMedianMs")?);
         }
+        "stats-compare" => compare_stats(kind, r)?,
         "offer-h264" => ensure!(r["videoRejected"] != r["hasH264"], "H264 support {} but video rejected {}", r["hasH264"], r["videoRejected"]),
         "renegotiation" => ensure!(r["wkrtcVideoDirection"] == "sendonly", "wkrtc's video direction: {}", r["wkrtcVideoDirection"]),
         "replace-track" => ensure!(num(r, "width")? == 160.0, "width {}", r["width"]),

@@ -80,6 +80,8 @@ struct Inner {
     frames: AtomicU64,
     /// The last video frame's width and height (width in the high half).
     size: AtomicU64,
+    /// Frames per second over the last whole second: (window start, frames then, rate).
+    rate: Mutex<(std::time::Instant, u64, f64)>,
     outputs: Mutex<Vec<Output>>,
     /// The pipeline of a test-pattern or element source.
     source: Mutex<Option<gst::Pipeline>>,
@@ -131,6 +133,7 @@ impl MediaStreamTrack {
                 ended: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
                 size: AtomicU64::new(0),
+                rate: Mutex::new((std::time::Instant::now(), 0, 0.0)),
                 outputs: Mutex::default(),
                 source: Mutex::default(),
                 external,
@@ -273,7 +276,14 @@ impl MediaStreamTrack {
         if self.inner.ended.load(Ordering::Relaxed) {
             return;
         }
-        self.inner.frames.fetch_add(1, Ordering::Relaxed);
+        let frames = self.inner.frames.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.inner.kind == MediaKind::Video {
+            let mut rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
+            let elapsed = rate.0.elapsed().as_secs_f64();
+            if elapsed >= 1.0 {
+                *rate = (std::time::Instant::now(), frames, (frames - rate.1) as f64 / elapsed);
+            }
+        }
         if self.inner.kind == MediaKind::Video {
             if let Some(s) = sample.caps().and_then(|c| c.structure(0)) {
                 let (w, h) = (s.get::<i32>("width").unwrap_or(0) as u32, s.get::<i32>("height").unwrap_or(0) as u32);
@@ -390,6 +400,16 @@ impl MediaStreamTrack {
     pub fn frames(&self) -> u64 {
         self.inner.frames.load(Ordering::Relaxed)
     }
+    /// Video frames per second over the last whole second (0 once frames stop).
+    pub fn frame_rate(&self) -> f64 {
+        let rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
+        if rate.0.elapsed().as_secs_f64() > 2.0 {
+            0.0
+        } else {
+            rate.2
+        }
+    }
+
     /// The size of the last video frame, once there is one.
     pub fn frame_size(&self) -> Option<(u32, u32)> {
         let v = self.inner.size.load(Ordering::Relaxed);

@@ -537,10 +537,18 @@ impl PeerConnection {
                     sending: sends && sender.track().is_some(),
                     active: parameters.encodings.first().is_none_or(|e| e.active),
                     sender_track: sender.track().map(|tr| (tr.id().to_owned(), tr.frames())),
+                    source_size: sender.track().and_then(|tr| tr.frame_size()),
+                    source_rate: sender.track().map_or(0.0, |tr| tr.frame_rate()),
+                    scale_down: parameters.encodings.first().and_then(|e| e.scale_resolution_down_by).unwrap_or(1.0),
+                    target_bitrate: parameters.encodings.first().and_then(|e| e.max_bitrate).unwrap_or(match t.kind() {
+                        crate::MediaKind::Video => crate::engine::media::DEFAULT_VIDEO_BITRATE,
+                        crate::MediaKind::Audio => crate::engine::media::DEFAULT_AUDIO_BITRATE,
+                    }),
                     codec: parameters.codecs.first().map(|c| (c.payload_type, c.codec.clone())),
                     receiver_track_id: t.receiver().track().id().to_owned(),
                     frames_decoded: t.receiver().frames_decoded(),
                     frame_size: t.receiver().track().frame_size(),
+                    frame_rate: t.receiver().track().frame_rate(),
                     receiving: t.receiving(),
                 }
             })
@@ -561,6 +569,15 @@ impl PeerConnection {
             ice_state: lower(format!("{:?}", self.ice_connection_state())),
             dtls_state: dtls.map_or_else(|| "new".to_owned(), |d| lower(format!("{d:?}"))),
             ice_ufrag: attribute(&local, "a=ice-ufrag:"),
+            // The offerer controls ICE (RFC 8445 with full ICE on both sides); the side whose
+            // description says a=setup:active is the DTLS client.
+            ice_role: local.as_ref().map(|d| if d.sdp_type == SdpType::Offer { "controlling" } else { "controlled" }),
+            // An offer says actpass: then the answer's choice decides.
+            dtls_role: match (attribute(&local, "a=setup:").as_deref(), attribute(&remote, "a=setup:").as_deref()) {
+                (Some("active"), _) | (Some("actpass"), Some("passive")) => Some("client"),
+                (Some("passive"), _) | (Some("actpass"), Some("active")) => Some("server"),
+                _ => None,
+            },
             local_fingerprint: fingerprint(&local),
             remote_fingerprint: fingerprint(&remote),
             remote_ssrcs: remote.as_ref().map(|d| announced_ssrcs(&d.sdp)).unwrap_or_default(),

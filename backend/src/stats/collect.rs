@@ -29,12 +29,19 @@ pub(crate) struct TransceiverSnapshot {
     pub active: bool,
     /// The sender's track: id and frames it produced.
     pub sender_track: Option<(String, u64)>,
+    /// The sender's frames: size and rate at the source, and the scale applied before encoding.
+    pub source_size: Option<(u32, u32)>,
+    pub source_rate: f64,
+    pub scale_down: f64,
+    /// The encoder's target, bits per second.
+    pub target_bitrate: u32,
     /// The negotiated codec (the same both ways in wkrtc's negotiations).
     pub codec: Option<(u8, RtpCodecCapability)>,
     pub receiver_track_id: String,
     pub frames_decoded: u64,
-    /// The last decoded frame's size.
+    /// The last decoded frame's size and the decoded frame rate.
     pub frame_size: Option<(u32, u32)>,
+    pub frame_rate: f64,
     /// The peer announced sending here.
     pub receiving: bool,
 }
@@ -60,6 +67,9 @@ pub(crate) struct Snapshot {
     pub ice_state: String,
     pub dtls_state: String,
     pub ice_ufrag: Option<String>,
+    /// ICE "controlling" or "controlled", DTLS "client" or "server", once negotiated.
+    pub ice_role: Option<&'static str>,
+    pub dtls_role: Option<&'static str>,
     /// (algorithm, fingerprint) of wkrtc's certificate and of the peer's.
     pub local_fingerprint: Option<(String, String)>,
     pub remote_fingerprint: Option<(String, String)>,
@@ -180,6 +190,12 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
     if let Some(ufrag) = &snap.ice_ufrag {
         transport.set_str("iceLocalUsernameFragment", ufrag.clone());
     }
+    if let Some(role) = snap.ice_role {
+        transport.set_str("iceRole", role);
+    }
+    if let Some(role) = snap.dtls_role {
+        transport.set_str("dtlsRole", role);
+    }
     for (fp, member) in [(&snap.local_fingerprint, "localCertificateId"), (&snap.remote_fingerprint, "remoteCertificateId")] {
         if let Some((alg, value)) = fp {
             let mut c = Stats::new(certificate_id(value), StatsType::Certificate, ts);
@@ -252,7 +268,12 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         if t.sending {
             let ssrc = t.sender_ssrc;
             let mut out = stream(format!("OT01{}{ssrc}", t.kind.chars().next().unwrap_or('x').to_ascii_uppercase()), StatsType::OutboundRtp, ssrc);
-            out.set_str("mid", mid.clone()).set("active", StatValue::Bool(t.active));
+            out.set_str("mid", mid.clone()).set("active", StatValue::Bool(t.active)).set_u64("targetBitrate", t.target_bitrate.into());
+            if let (Some((w, h)), "video") = (t.source_size, t.kind) {
+                let scale = t.scale_down.max(1.0);
+                out.set_u64("frameWidth", (f64::from(w) / scale) as u64).set_u64("frameHeight", (f64::from(h) / scale) as u64);
+                out.set_f64("framesPerSecond", t.source_rate);
+            }
             if let Some(e) = find("outbound-rtp", ssrc) {
                 out.set_u64("packetsSent", e.u64("packets-sent").unwrap_or(0)).set_u64("bytesSent", e.u64("bytes-sent").unwrap_or(0));
                 for (from, to) in [("nack-count", "nackCount"), ("pli-count", "pliCount"), ("fir-count", "firCount")] {
@@ -263,7 +284,10 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                 let mut src = Stats::new(format!("S{track}"), StatsType::MediaSource, ts);
                 src.set_str("trackIdentifier", track.clone()).set_str("kind", t.kind);
                 if t.kind == "video" {
-                    src.set_u64("frames", *frames);
+                    src.set_u64("frames", *frames).set_f64("framesPerSecond", t.source_rate);
+                    if let Some((w, h)) = t.source_size {
+                        src.set_u64("width", w.into()).set_u64("height", h.into());
+                    }
                 }
                 out.set_str("mediaSourceId", src.id.clone());
                 r.insert(src);
@@ -306,7 +330,7 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                 }
             }
             if t.kind == "video" {
-                inb.set_u64("framesDecoded", t.frames_decoded);
+                inb.set_u64("framesDecoded", t.frames_decoded).set_f64("framesPerSecond", t.frame_rate);
                 if let Some((w, h)) = t.frame_size {
                     inb.set_u64("frameWidth", w.into()).set_u64("frameHeight", h.into());
                 }

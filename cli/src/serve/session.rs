@@ -400,7 +400,9 @@ impl Session {
                         })
                     })
                     .collect();
-                self.send(json!({"type": "stats", "states": states, "channels": channels, "media": media}));
+                // wkrtc's getStats, with the W3C names, for the page's chart and the interop test.
+                let w3c = run(pc.get_stats()).map(|r| r.to_json()).unwrap_or(Value::Null);
+                self.send(json!({"type": "stats", "states": states, "channels": channels, "media": media, "w3c": w3c}));
             }
             "report" => {
                 let mut report = msg.clone();
