@@ -90,6 +90,8 @@ mod ffi {
         fn set_remote_description(self: &PeerConnectionHandle, sdp_type: &str, sdp: &str, done: UniquePtr<VoidCallback>);
         fn add_ice_candidate(self: &PeerConnectionHandle, candidate: &str, mid: &str, mline: i32, done: UniquePtr<VoidCallback>);
         fn restart_ice(self: &PeerConnectionHandle);
+        /// `getStats()` as JSON (W3C member names), through `done`'s first argument.
+        fn get_stats(self: &PeerConnectionHandle, done: UniquePtr<StatsCallback>);
         fn create_data_channel(self: &PeerConnectionHandle, label: &str, init: &ChannelInitFfi, error: &mut ErrorFfi) -> Box<DataChannelHandle>;
         fn add_track(self: &PeerConnectionHandle, track: &TrackHandle, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle>;
         fn add_transceiver_of_kind(
@@ -208,6 +210,9 @@ mod ffi {
         type VoidCallback;
         fn done(self: &VoidCallback, error_name: &str, error_message: &str);
 
+        type StatsCallback;
+        fn done(self: &StatsCallback, json: &str, error_name: &str, error_message: &str);
+
         type ChannelSink;
         fn on_open(self: &ChannelSink);
         fn on_text(self: &ChannelSink, text: &str);
@@ -221,7 +226,9 @@ mod ffi {
     }
 }
 
-use ffi::{ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, VoidCallback};
+use ffi::{
+    ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback, VoidCallback,
+};
 
 // SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
 // const-only; wkrtc calls each object from one thread at a time.
@@ -229,6 +236,7 @@ unsafe impl Send for EventSink {}
 unsafe impl Sync for EventSink {}
 unsafe impl Send for SdpCallback {}
 unsafe impl Send for VoidCallback {}
+unsafe impl Send for StatsCallback {}
 unsafe impl Send for ChannelSink {}
 unsafe impl Sync for ChannelSink {}
 unsafe impl Send for FrameSink {}
@@ -446,6 +454,31 @@ impl PeerConnectionHandle {
             username_fragment: None,
         });
         guard("add_ice_candidate", || self.void_op(done, move |pc| Ok(Box::pin(pc.add_ice_candidate(c)) as VoidFuture)), || ())
+    }
+
+    fn get_stats(&self, done: UniquePtr<StatsCallback>) {
+        guard(
+            "get_stats",
+            || {
+                let (Some(pc), Some(jobs)) = (&self.pc, &self.jobs) else {
+                    if let Some(cb) = done.as_ref() {
+                        let e = closed();
+                        cb.done("", e.name(), e.message());
+                    }
+                    return;
+                };
+                let fut = pc.get_stats();
+                let job: Job = Box::new(move || {
+                    let Some(cb) = done.as_ref() else { return };
+                    match futures::executor::block_on(fut) {
+                        Ok(report) => cb.done(&report.to_json().to_string(), "", ""),
+                        Err(e) => cb.done("", e.name(), e.message()),
+                    }
+                });
+                let _ = jobs.send(job);
+            },
+            || (),
+        )
     }
 
     fn restart_ice(&self) {

@@ -58,6 +58,18 @@ private:
     DoneCallback m_f;
 };
 
+class StatsCallbackImpl final : public ffi::StatsCallback {
+public:
+    explicit StatsCallbackImpl(wkrtc::StatsCallback f) : m_f(std::move(f)) { }
+    void done(rust::Str json, rust::Str name, rust::Str message) const override
+    {
+        if (m_f)
+            m_f(str(json), toError(name, message));
+    }
+private:
+    wkrtc::StatsCallback m_f;
+};
+
 class ChannelSinkImpl final : public ffi::ChannelSink {
 public:
     explicit ChannelSinkImpl(DataChannelCallbacks c) : m_c(std::move(c)) { }
@@ -239,6 +251,7 @@ void PeerConnection::addIceCandidate(std::string_view candidate, std::string_vie
 }
 
 void PeerConnection::restartIce() { m_impl->handle->restart_ice(); }
+void PeerConnection::getStats(StatsCallback f) { m_impl->handle->get_stats(std::make_unique<StatsCallbackImpl>(std::move(f))); }
 
 std::unique_ptr<DataChannel> PeerConnection::createDataChannel(std::string_view label, const DataChannelInit& init, Error& error)
 {

@@ -96,6 +96,23 @@ std::pair<std::string, std::string> runSdp(const std::function<void(wkrtc::Descr
     return { state.sdpType, state.sdp };
 }
 
+// getStats: the JSON report, or an error.
+std::pair<std::string, wkrtc::Error> runStats(wkrtc::PeerConnection& pc)
+{
+    { std::lock_guard<std::mutex> l(state.lock); state.done = false; }
+    pc.getStats([](std::string json, wkrtc::Error e) {
+        std::lock_guard<std::mutex> l(state.lock);
+        state.sdp = json;
+        state.lastError = e;
+        state.done = true;
+        notify();
+    });
+    if (!waitFor([] { return state.done; }, "getStats"))
+        return { "", wkrtc::Error { "Timeout", "getStats" } };
+    std::lock_guard<std::mutex> l(state.lock);
+    return { state.sdp, state.lastError };
+}
+
 } // namespace
 
 int main()
@@ -244,6 +261,15 @@ int main()
     check(state.width == 320 && state.height == 240, "decoded frames are 320x240");
     check(state.remoteStream == "stream-from-a" && !state.remoteMid.empty(), "track event with mid and stream");
     check(state.remoteTransceiver && state.remoteTransceiver->mid() == state.remoteMid, "the track event's transceiver has that mid");
+    {
+        auto [json, e] = runStats(*b);
+        check(!e && json.find("\"type\":\"inbound-rtp\"") != std::string::npos && json.find("\"framesDecoded\":") != std::string::npos
+                && json.find("\"frameWidth\":320") != std::string::npos,
+            "getStats (JSON): B's inbound video stream, 320 wide, frames decoded");
+        auto [mine, e2] = runStats(*a);
+        check(!e2 && mine.find("\"type\":\"outbound-rtp\"") != std::string::npos && mine.find("\"type\":\"data-channel\"") != std::string::npos,
+            "getStats (JSON): A's outbound stream and data channel");
+    }
     parameters.scaleResolutionDownBy = 2;
     check(!sender->setSendParameters(parameters), "setParameters with scaleResolutionDownBy 2");
     {
@@ -291,6 +317,7 @@ int main()
     check(a->signalingState() == "closed", "closed");
     runSdp([&](wkrtc::DescriptionCallback f) { a->createOffer(f); }, "createOffer after close", false);
     check(state.lastError.name == "InvalidStateError", "createOffer after close is an InvalidStateError");
+    check(runStats(*a).second.name == "InvalidStateError", "getStats after close is an InvalidStateError");
 
     {
         std::lock_guard<std::mutex> l(state.lock);

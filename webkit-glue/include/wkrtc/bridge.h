@@ -48,6 +48,12 @@ public:
     virtual void done(rust::Str error_name, rust::Str error_message) const = 0;
 };
 
+class StatsCallback {
+public:
+    virtual ~StatsCallback() = default;
+    virtual void done(rust::Str json, rust::Str error_name, rust::Str error_message) const = 0;
+};
+
 // A data channel's events.
 class ChannelSink {
 public:

@@ -203,6 +203,8 @@ struct Description {
 
 using DescriptionCallback = std::function<void(std::string type, std::string sdp, Error)>;
 using DoneCallback = std::function<void(Error)>;
+// The W3C stats report as JSON: an object from stats id to stats object.
+using StatsCallback = std::function<void(std::string json, Error)>;
 
 class PeerConnection {
 public:
@@ -219,6 +221,7 @@ public:
     // An empty candidate is end-of-candidates.
     void addIceCandidate(std::string_view candidate, std::string_view mid, int mline, DoneCallback);
     void restartIce();
+    void getStats(StatsCallback);
     std::unique_ptr<DataChannel> createDataChannel(std::string_view label, const DataChannelInit&, Error&);
     // addTrack: the transceiver that sends the track (reused or new); null with `error` set.
     std::unique_ptr<Transceiver> addTrack(const Track&, const std::vector<std::string>& streamIds, Error& error);
