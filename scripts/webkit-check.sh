@@ -197,6 +197,11 @@ PY
 
 step1_source
 step2_patch
+# The stats constructors are generated from the patched RTCStatsReport.h: they must be current.
+if ! python3 "$ROOT/scripts/gen-webcore-stats.py" "$SRC" | cmp -s - "$ROOT/webkit-glue/webcore/RustStatsConstructors.cpp"; then
+    log "webkit-glue/webcore/RustStatsConstructors.cpp is not what scripts/gen-webcore-stats.py makes from $SRC"
+    exit 1
+fi
 step2b_install_wkrtc
 step3_deps
 remove_src_entry

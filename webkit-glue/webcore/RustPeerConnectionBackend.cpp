@@ -7,6 +7,7 @@
 #include "ContextDestructionObserverInlines.h"
 #include "Exception.h"
 #include "JSDOMPromiseDeferred.h"
+#include "JSRTCStatsReport.h"
 #include "MediaEndpointConfiguration.h"
 #include "RTCDataChannelHandler.h"
 #include "RTCIceCandidate.h"
@@ -29,6 +30,7 @@
 #include "RustGlue.h"
 #include "RustMediaSources.h"
 #include "RustRtpBackends.h"
+#include "RustStatsReport.h"
 #include "RustTransports.h"
 #include <wtf/MainThread.h>
 #include <wtf/TZoneMallocInlines.h>
@@ -415,20 +417,58 @@ void RustPeerConnectionBackend::gatherDecoderImplementationName(Function<void(St
     callback("GStreamer (wkrtc)"_s);
 }
 
-// The W3C stats model is not bridged yet: a typed error, never an empty report that looks real.
+// wkrtc's W3C report (JSON) becomes WebCore's RTCStatsReport on the main thread; the promise
+// is always released there.
+void RustPeerConnectionBackend::collectStats(Ref<DeferredPromise>&& promise, RustStatsSelection selection, String&& mid)
+{
+    if (!m_connection) {
+        promise->reject(noConnection());
+        return;
+    }
+    MainThreadFunction<Function<void(const String&, const wkrtc::Error&)>> complete { [promise = WTFMove(promise), selection, mid = WTFMove(mid)](const String& json, const wkrtc::Error& error) {
+        if (error) {
+            promise->reject(toException(error));
+            return;
+        }
+        auto report = makeRustStatsReport(json, selection, mid);
+        if (!report) {
+            promise->reject(Exception { ExceptionCode::OperationError, "wkrtc returned an unreadable stats report"_s });
+            return;
+        }
+        promise->resolve<IDLInterface<RTCStatsReport>>(report.releaseNonNull());
+    } };
+    m_connection->getStats([complete](std::string json, wkrtc::Error error) mutable {
+        callOnMainThread([complete, json = toString(json).isolatedCopy(), error = WTFMove(error)]() mutable {
+            if (auto f = complete.take())
+                f(json, error);
+        });
+    });
+}
+
 void RustPeerConnectionBackend::getStats(Ref<DeferredPromise>&& promise)
 {
-    promise->reject(Exception { ExceptionCode::NotSupportedError, "getStats is not available with the wkrtc backend yet"_s });
+    collectStats(WTFMove(promise), RustStatsSelection::All, { });
 }
 
-void RustPeerConnectionBackend::getStats(RTCRtpSender&, Ref<DeferredPromise>&& promise)
+// The mid of the transceiver that owns `sender` (or `receiver`); the selection starts there.
+void RustPeerConnectionBackend::getStats(RTCRtpSender& sender, Ref<DeferredPromise>&& promise)
 {
-    getStats(WTFMove(promise));
+    String mid;
+    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
+        if (&transceiver->sender() == &sender)
+            mid = transceiver->mid();
+    }
+    collectStats(WTFMove(promise), RustStatsSelection::Sender, WTFMove(mid));
 }
 
-void RustPeerConnectionBackend::getStats(RTCRtpReceiver&, Ref<DeferredPromise>&& promise)
+void RustPeerConnectionBackend::getStats(RTCRtpReceiver& receiver, Ref<DeferredPromise>&& promise)
 {
-    getStats(WTFMove(promise));
+    String mid;
+    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
+        if (&transceiver->receiver() == &receiver)
+            mid = transceiver->mid();
+    }
+    collectStats(WTFMove(promise), RustStatsSelection::Receiver, WTFMove(mid));
 }
 
 // Used by WebKit's mock backend tests only.

@@ -20,6 +20,7 @@ class Exception;
 class MediaStream;
 class RustRtpTransceiverBackend;
 class RustTransportHub;
+enum class RustStatsSelection : uint8_t;
 class RTCSctpTransportBackend;
 
 class RustPeerConnectionBackend final : public PeerConnectionBackend {
@@ -81,6 +82,7 @@ private:
     wkrtc::DescriptionCallback descriptionCreated(Side);
     wkrtc::DoneCallback descriptionApplied(Side);
     DescriptionStates descriptionStates() const;
+    void collectStats(Ref<DeferredPromise>&&, RustStatsSelection, String&& mid);
 
     // Made by the first setConfiguration (RTCPeerConnection's constructor); until then every
     // operation fails with InvalidStateError.
