@@ -450,25 +450,24 @@ void RustPeerConnectionBackend::getStats(Ref<DeferredPromise>&& promise)
     collectStats(WTFMove(promise), RustStatsSelection::All, { });
 }
 
-// The mid of the transceiver that owns `sender` (or `receiver`); the selection starts there.
+// The selection starts at the RTP stream of the transceiver that owns the sender or receiver.
+String RustPeerConnectionBackend::midOf(const Function<bool(RTCRtpTransceiver&)>& owns) const
+{
+    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
+        if (owns(*transceiver))
+            return transceiver->mid();
+    }
+    return { };
+}
+
 void RustPeerConnectionBackend::getStats(RTCRtpSender& sender, Ref<DeferredPromise>&& promise)
 {
-    String mid;
-    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
-        if (&transceiver->sender() == &sender)
-            mid = transceiver->mid();
-    }
-    collectStats(WTFMove(promise), RustStatsSelection::Sender, WTFMove(mid));
+    collectStats(WTFMove(promise), RustStatsSelection::Sender, midOf([&](auto& transceiver) { return &transceiver.sender() == &sender; }));
 }
 
 void RustPeerConnectionBackend::getStats(RTCRtpReceiver& receiver, Ref<DeferredPromise>&& promise)
 {
-    String mid;
-    for (auto& transceiver : m_peerConnection->currentTransceivers()) {
-        if (&transceiver->receiver() == &receiver)
-            mid = transceiver->mid();
-    }
-    collectStats(WTFMove(promise), RustStatsSelection::Receiver, WTFMove(mid));
+    collectStats(WTFMove(promise), RustStatsSelection::Receiver, midOf([&](auto& transceiver) { return &transceiver.receiver() == &receiver; }));
 }
 
 // Used by WebKit's mock backend tests only.

@@ -83,6 +83,7 @@ private:
     wkrtc::DoneCallback descriptionApplied(Side);
     DescriptionStates descriptionStates() const;
     void collectStats(Ref<DeferredPromise>&&, RustStatsSelection, String&& mid);
+    String midOf(const Function<bool(RTCRtpTransceiver&)>& owns) const;
 
     // Made by the first setConfiguration (RTCPeerConnection's constructor); until then every
     // operation fails with InvalidStateError.
