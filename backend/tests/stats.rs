@@ -112,11 +112,20 @@ fn a_call_reports_every_type_consistently() {
     // Frame rates, measured over whole seconds, on both sides; roles from the negotiation.
     let rb = until(&b, "a decoded frame rate", |r| one(r, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap_or(0.0) > 0.0);
     let fps = one(&rb, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap();
-    assert!((20.0..=40.0).contains(&fps), "decoded {fps} frames/s of a 30 frames/s pattern");
+    // A loaded machine decodes fewer than 30; the measure must be real, not exact.
+    assert!((5.0..=40.0).contains(&fps), "decoded {fps} frames/s of a 30 frames/s pattern");
     let ra = stats(&a);
     let out = one(&ra, StatsType::OutboundRtp, "kind", "video");
     assert_eq!((out.number("frameWidth"), out.number("frameHeight")), (Some(320.0), Some(240.0)));
     assert_eq!(out.number("targetBitrate"), Some(1_000_000.0));
+    // Encoder and decoder, measured by wkrtc: frames, key frames (at least the first), times.
+    assert_eq!(out.text("encoderImplementation"), Some("vp8enc"));
+    let encoded = out.number("framesEncoded").unwrap();
+    assert!(encoded >= 30.0 && out.number("keyFramesEncoded").unwrap() >= 1.0 && out.number("totalEncodeTime").unwrap() > 0.0, "{}", out.to_json());
+    let decoding = one(&rb, StatsType::InboundRtp, "kind", "video");
+    assert_eq!(decoding.text("decoderImplementation"), Some("vp8dec"));
+    assert!(decoding.number("keyFramesDecoded").unwrap() >= 1.0 && decoding.number("totalDecodeTime").unwrap() > 0.0, "{}", decoding.to_json());
+    assert!(decoding.number("framesReceived").unwrap() >= decoding.number("framesDecoded").unwrap() - 1.0, "{}", decoding.to_json());
     let source = ra.get(out.text("mediaSourceId").unwrap()).unwrap();
     assert_eq!((source.number("width"), source.number("height")), (Some(320.0), Some(240.0)));
     let role = |r: &StatsReport, m: &str| r.of_type(StatsType::Transport).next().and_then(|t| t.text(m).map(str::to_owned));

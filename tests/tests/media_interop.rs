@@ -211,7 +211,10 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("remote-inbound-rtp", &["ssrc", "kind", "localId", "packetsLost", "fractionLost", "jitter", "roundTripTime"]),
     ("remote-outbound-rtp", &["ssrc", "kind", "localId", "packetsSent", "bytesSent", "remoteTimestamp"]),
     ("media-source", &["trackIdentifier", "kind"]),
-    ("transport", &["dtlsState", "iceState", "selectedCandidatePairId", "localCertificateId", "remoteCertificateId", "iceLocalUsernameFragment"]),
+    (
+        "transport",
+        &["dtlsState", "iceState", "selectedCandidatePairId", "localCertificateId", "remoteCertificateId", "iceLocalUsernameFragment", "iceRole", "dtlsRole"],
+    ),
     ("candidate-pair", &["transportId", "localCandidateId", "remoteCandidateId", "state", "nominated"]),
     ("local-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),
     ("remote-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),

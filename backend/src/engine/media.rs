@@ -12,6 +12,101 @@ use super::CAT;
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::{Error, Result};
 
+/// What wkrtc measures on an encoder or a decoder for getStats: frames in and out, key
+/// frames, bytes out, and the time frames spend inside (matched by timestamp).
+#[derive(Debug, Default)]
+pub(crate) struct CodecCounters {
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
+    key_frames: AtomicU64,
+    bytes_out: AtomicU64,
+    time_ns: AtomicU64,
+    /// Input timestamps with the moment they went in, oldest first.
+    pending: Mutex<std::collections::VecDeque<(gst::ClockTime, std::time::Instant)>>,
+    /// The GStreamer element (encoderImplementation, decoderImplementation).
+    pub implementation: String,
+}
+
+/// A snapshot of [`CodecCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CodecFigures {
+    /// Frames into the element.
+    pub frames_in: u64,
+    /// Frames out of it.
+    pub frames_out: u64,
+    /// Key frames: produced (encoder) or taken in (decoder).
+    pub key_frames: u64,
+    /// Bytes produced (encoder).
+    pub bytes_out: u64,
+    /// Seconds frames spent inside, summed.
+    pub total_time: f64,
+}
+
+impl CodecCounters {
+    /// Counts what passes `element`; `key_on_input`: key frames are counted going in (a
+    /// decoder's compressed input) rather than coming out (an encoder's output).
+    pub fn attach(element: &gst::Element, key_on_input: bool) -> Arc<Self> {
+        let counters = Arc::new(Self { implementation: element.factory().map(|f| f.name().to_string()).unwrap_or_default(), ..Self::default() });
+        let is_key = |b: &gst::BufferRef| !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        if let Some(pad) = element.static_pad("sink") {
+            let c = Arc::downgrade(&counters);
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let (Some(c), Some(buffer)) = (c.upgrade(), info.buffer()) {
+                    c.frames_in.fetch_add(1, Ordering::Relaxed);
+                    if key_on_input && is_key(buffer) {
+                        c.key_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(pts) = buffer.pts() {
+                        let mut pending = c.pending.lock().unwrap_or_else(|e| e.into_inner());
+                        pending.push_back((pts, std::time::Instant::now()));
+                        if pending.len() > 64 {
+                            pending.pop_front();
+                        }
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        if let Some(pad) = element.static_pad("src") {
+            let c = Arc::downgrade(&counters);
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let (Some(c), Some(buffer)) = (c.upgrade(), info.buffer()) {
+                    c.frames_out.fetch_add(1, Ordering::Relaxed);
+                    c.bytes_out.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                    if !key_on_input && is_key(buffer) {
+                        c.key_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(pts) = buffer.pts() {
+                        let mut pending = c.pending.lock().unwrap_or_else(|e| e.into_inner());
+                        while let Some((t, at)) = pending.front().copied() {
+                            if t > pts {
+                                break;
+                            }
+                            pending.pop_front();
+                            if t == pts {
+                                c.time_ns.fetch_add(at.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        counters
+    }
+
+    pub fn figures(&self) -> CodecFigures {
+        CodecFigures {
+            frames_in: self.frames_in.load(Ordering::Relaxed),
+            frames_out: self.frames_out.load(Ordering::Relaxed),
+            key_frames: self.key_frames.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            total_time: self.time_ns.load(Ordering::Relaxed) as f64 / 1e9,
+        }
+    }
+}
+
 /// Bitrates a sender starts at, before the embedder or congestion control changes them.
 pub(crate) const DEFAULT_VIDEO_BITRATE: u32 = 1_000_000;
 pub(crate) const DEFAULT_AUDIO_BITRATE: u32 = 48_000;
@@ -47,6 +142,8 @@ pub(crate) struct SendChain {
     scale: Option<gst::Element>,
     /// Smallest interval between frames in ns (`maxFramerate`); 0 lets every frame through.
     min_interval: Arc<AtomicU64>,
+    /// The encoder's counters, for getStats.
+    pub counters: Arc<CodecCounters>,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -141,7 +238,8 @@ impl SendChain {
         if codec.kind == MediaKind::Video {
             limit_frame_rate(&appsrc, min_interval.clone());
         }
-        let this = Self { bin, appsrc, codec, payload_type: pt, encoder, scale, min_interval };
+        let counters = CodecCounters::attach(&encoder, false);
+        let this = Self { bin, appsrc, codec, payload_type: pt, encoder, scale, min_interval, counters };
         this.apply(knobs);
         this.bin.sync_state_with_parent().map_err(|e| Error::Operation(format!("send chain does not start: {e}")))?;
         gst::debug!(CAT, "send chain for m-line {} with {} (pt {}, ssrc {}) via {}", mline, codec.encoding_name, pt, ssrc, encoder_name);
@@ -242,7 +340,11 @@ fn set_bitrate(encoder: &gst::Element, bps: u32) {
 
 /// Builds the receive chain for one of webrtcbin's src pads and links it. `deliver` gets
 /// each decoded sample, on the decoder's streaming thread.
-pub(crate) fn link_receive_chain(pipeline: &gst::Pipeline, pad: &gst::Pad, deliver: impl Fn(&gst::Sample) + Send + Sync + 'static) -> Result<gst::Bin> {
+pub(crate) fn link_receive_chain(
+    pipeline: &gst::Pipeline,
+    pad: &gst::Pad,
+    deliver: impl Fn(&gst::Sample) + Send + Sync + 'static,
+) -> Result<(gst::Bin, Arc<CodecCounters>)> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let s = caps.structure(0).ok_or_else(|| Error::Operation("incoming stream without caps".into()))?;
     let name = s.get::<&str>("encoding-name").unwrap_or_default();
@@ -262,7 +364,9 @@ pub(crate) fn link_receive_chain(pipeline: &gst::Pipeline, pad: &gst::Pad, deliv
     if let Some(parser) = codec.parser {
         chain.push(make(parser)?);
     }
-    chain.push(make(decoder_name)?);
+    let decoder = make(decoder_name)?;
+    let counters = CodecCounters::attach(&decoder, true);
+    chain.push(decoder);
     let sink = gst_app::AppSink::builder().sync(false).async_(false).enable_last_sample(false).build();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -283,7 +387,7 @@ pub(crate) fn link_receive_chain(pipeline: &gst::Pipeline, pad: &gst::Pad, deliv
     bin.sync_state_with_parent().map_err(|e| Error::Operation(format!("receive chain does not start: {e}")))?;
     pad.link(&ghost).map_err(|e| Error::Operation(format!("receive chain does not link to webrtcbin: {e:?}")))?;
     gst::debug!(CAT, "receiving {} on {} via {}", codec.encoding_name, pad.name(), decoder_name);
-    Ok(bin)
+    Ok((bin, counters))
 }
 
 /// Sinks a stream wkrtc cannot decode, so that webrtcbin's other streams keep flowing.

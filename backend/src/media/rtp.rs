@@ -151,6 +151,11 @@ impl RtpSender {
         self.refresh_output();
     }
 
+    /// The encoder's figures and element name, while the sender has a send chain.
+    pub(crate) fn encoder_figures(&self) -> Option<(crate::engine::media::CodecFigures, String)> {
+        lock(&self.inner.chain).as_ref().map(|c| (c.counters.figures(), c.counters.implementation.clone()))
+    }
+
     /// `getParameters`.
     pub fn parameters(&self) -> RtpSendParameters {
         let (txn, enc) = lock(&self.inner.encoding).clone();
@@ -246,6 +251,8 @@ impl RtpSender {
 pub(crate) struct ReceiverInner {
     pub track: MediaStreamTrack,
     pub chain: Mutex<Option<gst::Bin>>,
+    /// The decoder's counters, once a stream arrived.
+    pub decoder: Mutex<Option<Arc<crate::engine::media::CodecCounters>>>,
     pub streams: Mutex<Vec<String>>,
 }
 
@@ -271,6 +278,11 @@ impl RtpReceiver {
     /// Frames (video) or audio buffers decoded so far.
     pub fn frames_decoded(&self) -> u64 {
         self.inner.track.frames()
+    }
+
+    /// The decoder's figures and element name, once a stream arrived.
+    pub(crate) fn decoder_figures(&self) -> Option<(crate::engine::media::CodecFigures, String)> {
+        lock(&self.inner.decoder).as_ref().map(|c| (c.figures(), c.implementation.clone()))
     }
 
     /// The remote streams the track belongs to (from the remote `a=msid`).
@@ -334,7 +346,12 @@ impl RtpTransceiver {
                 kind,
                 sender: RtpSender::new(kind, track, streams),
                 receiver: RtpReceiver {
-                    inner: Arc::new(ReceiverInner { track: MediaStreamTrack::remote(kind), chain: Mutex::default(), streams: Mutex::default() }),
+                    inner: Arc::new(ReceiverInner {
+                        track: MediaStreamTrack::remote(kind),
+                        chain: Mutex::default(),
+                        decoder: Mutex::default(),
+                        streams: Mutex::default(),
+                    }),
                 },
                 state: Mutex::new(TransceiverState {
                     gst: None,

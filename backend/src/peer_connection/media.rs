@@ -427,7 +427,10 @@ impl Inner {
         }
         let track = receiver.track();
         match link_receive_chain(pipeline, pad, move |sample| track.deliver(sample)) {
-            Ok(bin) => *chain = Some(bin),
+            Ok((bin, counters)) => {
+                *chain = Some(bin);
+                *receiver.inner.decoder.lock().unwrap_or_else(|e| e.into_inner()) = Some(counters);
+            }
             Err(e) => {
                 gst::warning!(CAT, "incoming stream {}: {}", pad.name(), e);
                 discard(pipeline, pad);

@@ -550,6 +550,8 @@ impl PeerConnection {
                     frame_size: t.receiver().track().frame_size(),
                     frame_rate: t.receiver().track().frame_rate(),
                     receiving: t.receiving(),
+                    encoder: sender.encoder_figures(),
+                    decoder: t.receiver().decoder_figures(),
                 }
             })
             .collect();

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use super::{StatValue, Stats, StatsReport, StatsType};
+use crate::engine::media::CodecFigures;
 use crate::media::RtpCodecCapability;
 
 /// The one transport: wkrtc bundles everything.
@@ -44,6 +45,9 @@ pub(crate) struct TransceiverSnapshot {
     pub frame_rate: f64,
     /// The peer announced sending here.
     pub receiving: bool,
+    /// What wkrtc measured on its encoder and decoder, with their element names.
+    pub encoder: Option<(CodecFigures, String)>,
+    pub decoder: Option<(CodecFigures, String)>,
 }
 
 /// What wkrtc knows of one data channel.
@@ -269,6 +273,10 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
             let ssrc = t.sender_ssrc;
             let mut out = stream(format!("OT01{}{ssrc}", t.kind.chars().next().unwrap_or('x').to_ascii_uppercase()), StatsType::OutboundRtp, ssrc);
             out.set_str("mid", mid.clone()).set("active", StatValue::Bool(t.active)).set_u64("targetBitrate", t.target_bitrate.into());
+            if let (Some((f, name)), "video") = (&t.encoder, t.kind) {
+                out.set_u64("framesEncoded", f.frames_out).set_u64("framesSent", f.frames_out).set_u64("keyFramesEncoded", f.key_frames);
+                out.set_f64("totalEncodeTime", f.total_time).set_str("encoderImplementation", name.clone());
+            }
             if let (Some((w, h)), "video") = (t.source_size, t.kind) {
                 let scale = t.scale_down.max(1.0);
                 out.set_u64("frameWidth", (f64::from(w) / scale) as u64).set_u64("frameHeight", (f64::from(h) / scale) as u64);
@@ -331,6 +339,10 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
             }
             if t.kind == "video" {
                 inb.set_u64("framesDecoded", t.frames_decoded).set_f64("framesPerSecond", t.frame_rate);
+                if let Some((f, name)) = &t.decoder {
+                    inb.set_u64("framesReceived", f.frames_in).set_u64("keyFramesDecoded", f.key_frames);
+                    inb.set_f64("totalDecodeTime", f.total_time).set_str("decoderImplementation", name.clone());
+                }
                 if let Some((w, h)) = t.frame_size {
                     inb.set_u64("frameWidth", w.into()).set_u64("frameHeight", h.into());
                 }
