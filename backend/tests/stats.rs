@@ -126,6 +126,12 @@ fn a_call_reports_every_type_consistently() {
     assert_eq!(decoding.text("decoderImplementation"), Some("vp8dec"));
     assert!(decoding.number("keyFramesDecoded").unwrap() >= 1.0 && decoding.number("totalDecodeTime").unwrap() > 0.0, "{}", decoding.to_json());
     assert!(decoding.number("framesReceived").unwrap() >= decoding.number("framesDecoded").unwrap() - 1.0, "{}", decoding.to_json());
+    // The tone (volume 0.3, a sine: RMS about 0.21) at the source and decoded at the far end.
+    let tone = ra.get(one(&ra, StatsType::OutboundRtp, "kind", "audio").text("mediaSourceId").unwrap()).unwrap();
+    let level = tone.number("audioLevel").unwrap();
+    assert!((0.15..0.3).contains(&level) && tone.number("totalSamplesDuration").unwrap() > 0.5, "{}", tone.to_json());
+    let heard = one(&rb, StatsType::InboundRtp, "kind", "audio");
+    assert!(heard.number("audioLevel").unwrap() > 0.1 && heard.number("totalAudioEnergy").unwrap() > 0.0, "{}", heard.to_json());
     let source = ra.get(out.text("mediaSourceId").unwrap()).unwrap();
     assert_eq!((source.number("width"), source.number("height")), (Some(320.0), Some(240.0)));
     let role = |r: &StatsReport, m: &str| r.of_type(StatsType::Transport).next().and_then(|t| t.text(m).map(str::to_owned));

@@ -210,7 +210,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ),
     ("remote-inbound-rtp", &["ssrc", "kind", "localId", "packetsLost", "fractionLost", "jitter", "roundTripTime"]),
     ("remote-outbound-rtp", &["ssrc", "kind", "localId", "packetsSent", "bytesSent", "remoteTimestamp"]),
-    ("media-source", &["trackIdentifier", "kind"]),
+    ("media-source", &["trackIdentifier", "kind", "width", "height", "framesPerSecond", "frames", "audioLevel", "totalAudioEnergy", "totalSamplesDuration"]),
     (
         "transport",
         &["dtlsState", "iceState", "selectedCandidatePairId", "localCertificateId", "remoteCertificateId", "iceLocalUsernameFragment", "iceRole", "dtlsRole"],

@@ -7,4 +7,4 @@ pub(crate) mod track;
 
 pub use codec::{receiver_capabilities, sender_capabilities, MediaKind, RtpCodecCapability};
 pub use rtp::{RtpCodecParameters, RtpEncodingParameters, RtpReceiver, RtpSendParameters, RtpSender, RtpTransceiver};
-pub use track::{MediaStreamTrack, SampleCallback, TestPattern, TrackEvent, TrackState};
+pub use track::{AudioLevels, MediaStreamTrack, SampleCallback, TestPattern, TrackEvent, TrackState};

@@ -43,6 +43,37 @@ impl Default for TestPattern {
     }
 }
 
+/// A track's audio level (`audioLevel`, `totalAudioEnergy`, `totalSamplesDuration`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AudioLevels {
+    /// The last buffer's RMS level, 0 (silence) to 1 (full scale).
+    pub audio_level: f64,
+    /// The sum of level squared times duration, over the track's life.
+    pub total_audio_energy: f64,
+    /// Seconds of audio seen.
+    pub total_samples_duration: f64,
+}
+
+/// RMS level (0..1) and duration in seconds of a 16-bit interleaved audio sample.
+fn level_of(sample: &gst::Sample) -> Option<(f64, f64)> {
+    let s = sample.caps()?.structure(0)?;
+    if s.get::<&str>("format").ok()? != "S16LE" {
+        return None;
+    }
+    let (rate, channels) = (s.get::<i32>("rate").ok()?, s.get::<i32>("channels").ok()?);
+    if rate <= 0 || channels <= 0 {
+        return None;
+    }
+    let map = sample.buffer()?.map_readable().ok()?;
+    let samples: Vec<i16> = map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    if samples.is_empty() {
+        return None;
+    }
+    let sum: f64 = samples.iter().map(|&v| (f64::from(v) / 32768.0).powi(2)).sum();
+    let level = (sum / samples.len() as f64).sqrt().min(1.0);
+    Some((level, samples.len() as f64 / f64::from(channels) / f64::from(rate)))
+}
+
 /// Receives every frame of a track, on the thread that produced it.
 pub type SampleCallback = Arc<dyn Fn(&gst::Sample) + Send + Sync>;
 
@@ -82,6 +113,8 @@ struct Inner {
     size: AtomicU64,
     /// Frames per second over the last whole second: (window start, frames then, rate).
     rate: Mutex<(std::time::Instant, u64, f64)>,
+    /// Audio: the last buffer's level, and the W3C's total energy and duration.
+    levels: Mutex<Option<AudioLevels>>,
     outputs: Mutex<Vec<Output>>,
     /// The pipeline of a test-pattern or element source.
     source: Mutex<Option<gst::Pipeline>>,
@@ -134,6 +167,7 @@ impl MediaStreamTrack {
                 frames: AtomicU64::new(0),
                 size: AtomicU64::new(0),
                 rate: Mutex::new((std::time::Instant::now(), 0, 0.0)),
+                levels: Mutex::default(),
                 outputs: Mutex::default(),
                 source: Mutex::default(),
                 external,
@@ -290,6 +324,15 @@ impl MediaStreamTrack {
                 self.inner.size.store((u64::from(w) << 32) | u64::from(h), Ordering::Relaxed);
             }
         }
+        if self.inner.kind == MediaKind::Audio {
+            if let Some((level, seconds)) = level_of(sample) {
+                let mut levels = self.inner.levels.lock().unwrap_or_else(|e| e.into_inner());
+                let l = levels.get_or_insert_with(AudioLevels::default);
+                l.audio_level = level;
+                l.total_audio_energy += level * level * seconds;
+                l.total_samples_duration += seconds;
+            }
+        }
         if self.inner.muted.swap(false, Ordering::Relaxed) {
             let _ = self.inner.events.0.send(TrackEvent::Unmute);
         }
@@ -400,6 +443,12 @@ impl MediaStreamTrack {
     pub fn frames(&self) -> u64 {
         self.inner.frames.load(Ordering::Relaxed)
     }
+    /// Audio: the level of the last buffer and the totals the W3C defines, once audio flowed
+    /// (16-bit samples; other formats are not measured).
+    pub fn audio_levels(&self) -> Option<AudioLevels> {
+        *self.inner.levels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Video frames per second over the last whole second (0 once frames stop).
     pub fn frame_rate(&self) -> f64 {
         let rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());

@@ -551,6 +551,8 @@ impl PeerConnection {
                     frame_rate: t.receiver().track().frame_rate(),
                     receiving: t.receiving(),
                     encoder: sender.encoder_figures(),
+                    source_levels: sender.track().and_then(|tr| tr.audio_levels()),
+                    received_levels: t.receiver().track().audio_levels(),
                     decoder: t.receiver().decoder_figures(),
                 }
             })

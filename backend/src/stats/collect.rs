@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::{StatValue, Stats, StatsReport, StatsType};
 use crate::engine::media::CodecFigures;
-use crate::media::RtpCodecCapability;
+use crate::media::{AudioLevels, RtpCodecCapability};
 
 /// The one transport: wkrtc bundles everything.
 pub(crate) const TRANSPORT_ID: &str = "T01";
@@ -48,6 +48,9 @@ pub(crate) struct TransceiverSnapshot {
     /// What wkrtc measured on its encoder and decoder, with their element names.
     pub encoder: Option<(CodecFigures, String)>,
     pub decoder: Option<(CodecFigures, String)>,
+    /// Audio levels of the sender's track (the source) and of the receiver's (decoded).
+    pub source_levels: Option<AudioLevels>,
+    pub received_levels: Option<AudioLevels>,
 }
 
 /// What wkrtc knows of one data channel.
@@ -297,6 +300,11 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                         src.set_u64("width", w.into()).set_u64("height", h.into());
                     }
                 }
+                if let (Some(l), "audio") = (t.source_levels, t.kind) {
+                    src.set_f64("audioLevel", l.audio_level)
+                        .set_f64("totalAudioEnergy", l.total_audio_energy)
+                        .set_f64("totalSamplesDuration", l.total_samples_duration);
+                }
                 out.set_str("mediaSourceId", src.id.clone());
                 r.insert(src);
             }
@@ -346,6 +354,11 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                 if let Some((w, h)) = t.frame_size {
                     inb.set_u64("frameWidth", w.into()).set_u64("frameHeight", h.into());
                 }
+            }
+            if let (Some(l), "audio") = (t.received_levels, t.kind) {
+                inb.set_f64("audioLevel", l.audio_level)
+                    .set_f64("totalAudioEnergy", l.total_audio_energy)
+                    .set_f64("totalSamplesDuration", l.total_samples_duration);
             }
             if let Some(ro) = find("remote-outbound-rtp", ssrc) {
                 let mut s = stream(format!("RO{ssrc}"), StatsType::RemoteOutboundRtp, ssrc);
