@@ -84,6 +84,11 @@ fn a_call_reports_every_type_consistently() {
     let transport = ra.of_type(StatsType::Transport).next().unwrap();
     assert_eq!(transport.text("dtlsState"), Some("connected"), "{}", transport.to_json());
     assert!(matches!(transport.text("iceState"), Some("connected" | "completed")), "{}", transport.to_json());
+    let pair = ra.get(transport.text("selectedCandidatePairId").unwrap()).unwrap();
+    for member in ["localCandidateId", "remoteCandidateId"] {
+        let candidate = ra.get(pair.text(member).unwrap()).unwrap();
+        assert!(candidate.text("foundation").is_some() && candidate.text("usernameFragment").is_some(), "{}", candidate.to_json());
+    }
     for member in ["localCertificateId", "remoteCertificateId"] {
         let cert = ra.get(transport.text(member).unwrap()).unwrap();
         assert_eq!(cert.text("fingerprintAlgorithm"), Some("sha-256"));

@@ -511,9 +511,10 @@ impl PeerConnection {
     /// What wkrtc itself knows for a stats report.
     fn stats_snapshot(&self) -> crate::stats::collect::Snapshot {
         use crate::stats::collect::{announced_ssrcs, ChannelSnapshot, Snapshot, TransceiverSnapshot};
-        let (channels, dtls) = {
+        let (channels, dtls, local_candidates, remote_candidates) = {
             let st = self.inner.lock();
-            (st.channels.clone(), st.session.as_ref().and_then(|s| s.dtls_state()))
+            let lines = |v: &Vec<(u32, String)>| v.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>();
+            (st.channels.clone(), st.session.as_ref().and_then(|s| s.dtls_state()), lines(&st.local_candidates), lines(&st.remote_candidates))
         };
         let lower = |s: String| s.to_lowercase();
         let local = self.current_local_description().or_else(|| self.local_description());
@@ -573,6 +574,9 @@ impl PeerConnection {
             ice_state: lower(format!("{:?}", self.ice_connection_state())),
             dtls_state: dtls.map_or_else(|| "new".to_owned(), |d| lower(format!("{d:?}"))),
             ice_ufrag: attribute(&local, "a=ice-ufrag:"),
+            remote_ufrag: attribute(&remote, "a=ice-ufrag:"),
+            local_candidates,
+            remote_candidates,
             // The offerer controls ICE (RFC 8445 with full ICE on both sides); the side whose
             // description says a=setup:active is the DTLS client.
             ice_role: local.as_ref().map(|d| if d.sdp_type == SdpType::Offer { "controlling" } else { "controlled" }),

@@ -80,6 +80,10 @@ pub(crate) struct Snapshot {
     /// (algorithm, fingerprint) of wkrtc's certificate and of the peer's.
     pub local_fingerprint: Option<(String, String)>,
     pub remote_fingerprint: Option<(String, String)>,
+    /// Candidate lines wkrtc gathered and received, and the peer's ICE username fragment.
+    pub local_candidates: Vec<String>,
+    pub remote_candidates: Vec<String>,
+    pub remote_ufrag: Option<String>,
     /// The SSRCs the peer announced per mid (`a=ssrc`, RTX and FEC ones left out).
     pub remote_ssrcs: HashMap<String, Vec<u32>>,
 }
@@ -231,6 +235,22 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         }
         if let Some(v) = e.u64("priority") {
             c.set_u64("priority", v);
+        }
+        // The candidate's line (same address and port) gives its foundation and ufrag.
+        let (lines, ufrag) = match kind {
+            StatsType::LocalCandidate => (&snap.local_candidates, &snap.ice_ufrag),
+            _ => (&snap.remote_candidates, &snap.remote_ufrag),
+        };
+        if let (Some(address), Some(port)) = (e.str("address"), e.u64("port")) {
+            if let Some(fields) =
+                lines.iter().map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f.len() > 5 && f[4] == address && f[5] == port.to_string())
+            {
+                c.set_str("foundation", fields[0].trim_start_matches("a=").trim_start_matches("candidate:"));
+                let own = fields.iter().position(|f| *f == "ufrag").and_then(|i| fields.get(i + 1)).map(|u| (*u).to_owned());
+                if let Some(u) = own.or_else(|| ufrag.clone()) {
+                    c.set_str("usernameFragment", u);
+                }
+            }
         }
         r.insert(c);
     }
