@@ -46,6 +46,14 @@ mod ffi {
         sdp: String,
     }
 
+    /// `MediaDeviceInfo`.
+    struct DeviceInfoFfi {
+        device_id: String,
+        kind: String,
+        label: String,
+        group_id: String,
+    }
+
     /// `RTCDataChannelInit`; -1 means absent.
     struct ChannelInitFfi {
         ordered: bool,
@@ -79,6 +87,7 @@ mod ffi {
     extern "Rust" {
         type PeerConnectionHandle;
         type TransceiverHandle;
+        type CaptureHandle;
         type DataChannelHandle;
         type TrackHandle;
 
@@ -176,6 +185,22 @@ mod ffi {
 
         fn create_test_pattern_track(kind: &str, width: u32, height: u32, error: &mut ErrorFfi) -> Box<TrackHandle>;
         fn create_external_track(kind: &str, label: &str, error: &mut ErrorFfi) -> Box<TrackHandle>;
+
+        /// `enumerateDevices()` for an origin's salt; `fake`: wkrtc's fake camera and microphone.
+        fn enumerate_devices(salt: &str, fake: bool, error: &mut ErrorFfi) -> Vec<DeviceInfoFfi>;
+        /// `getUserMedia(constraints)`, constraints as the page's JSON; `error.name` may be
+        /// OverconstrainedError, with the constraint in `error.message` after "constraint=".
+        fn get_user_media(salt: &str, fake: bool, constraints: &str, error: &mut ErrorFfi) -> Box<CaptureHandle>;
+        /// The tracks of a getUserMedia result, audio first.
+        fn count(self: &CaptureHandle) -> usize;
+        fn track(self: &CaptureHandle, index: usize) -> Box<TrackHandle>;
+        /// getSettings, getCapabilities, getConstraints of track `index`, as JSON.
+        fn settings(self: &CaptureHandle, index: usize) -> String;
+        fn capabilities(self: &CaptureHandle, index: usize) -> String;
+        fn constraints(self: &CaptureHandle, index: usize) -> String;
+        fn apply_constraints(self: &CaptureHandle, index: usize, constraints: &str) -> ErrorFfi;
+        /// Stops every track and releases the devices.
+        fn stop(self: &CaptureHandle);
         fn kind(self: &TrackHandle) -> String;
         fn id(self: &TrackHandle) -> String;
         fn frames(self: &TrackHandle) -> u64;
@@ -227,7 +252,8 @@ mod ffi {
 }
 
 use ffi::{
-    ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback, VoidCallback,
+    ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback,
+    VoidCallback,
 };
 
 // SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
@@ -930,6 +956,97 @@ fn codec_from_ffi(c: &CodecCapabilityFfi) -> RtpCodecCapability {
         clock_rate: c.clock_rate,
         channels: (c.channels > 0).then_some(c.channels),
         sdp_fmtp_line: (!c.sdp_fmtp_line.is_empty()).then(|| c.sdp_fmtp_line.clone()),
+    }
+}
+
+fn devices(salt: &str, fake: bool) -> wkrtc::capture::MediaDevices {
+    if fake {
+        wkrtc::capture::MediaDevices::fake(salt)
+    } else {
+        wkrtc::capture::MediaDevices::new(salt)
+    }
+}
+
+/// A W3C error, with an OverconstrainedError's constraint carried in the message.
+fn capture_error(e: &wkrtc::Error) -> ErrorFfi {
+    match e.constraint() {
+        Some(c) => ErrorFfi { name: e.name().into(), message: format!("constraint={c}: {}", e.message()) },
+        None => err(e),
+    }
+}
+
+fn enumerate_devices(salt: &str, fake: bool, error: &mut ErrorFfi) -> Vec<DeviceInfoFfi> {
+    let listed = guard("enumerate_devices", || devices(salt, fake).enumerate_devices(), || Err(wkrtc::Error::Operation("internal error in wkrtc".into())));
+    *error = listed.as_ref().map_or_else(err, |_| ok());
+    listed
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| DeviceInfoFfi { device_id: d.device_id, kind: d.kind.as_str().into(), label: d.label, group_id: d.group_id })
+        .collect()
+}
+
+fn get_user_media(salt: &str, fake: bool, constraints: &str, error: &mut ErrorFfi) -> Box<CaptureHandle> {
+    let opened = guard(
+        "get_user_media",
+        || {
+            let json: serde_json::Value = serde_json::from_str(constraints).map_err(|e| wkrtc::Error::Type(format!("constraints are not JSON: {e}")))?;
+            devices(salt, fake).get_user_media(&json)
+        },
+        || Err(wkrtc::Error::Operation("internal error in wkrtc".into())),
+    );
+    *error = opened.as_ref().map_or_else(capture_error, |_| ok());
+    Box::new(CaptureHandle { tracks: opened.unwrap_or_default() })
+}
+
+/// A getUserMedia result for C++.
+pub struct CaptureHandle {
+    tracks: Vec<wkrtc::capture::CaptureTrack>,
+}
+
+impl CaptureHandle {
+    fn with<T>(&self, index: usize, what: &str, fallback: impl FnOnce() -> T, f: impl FnOnce(&wkrtc::capture::CaptureTrack) -> T) -> T {
+        match self.tracks.get(index) {
+            Some(t) => guard(what, || f(t), fallback),
+            None => fallback(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.tracks.len()
+    }
+
+    fn track(&self, index: usize) -> Box<TrackHandle> {
+        TrackHandle::new(self.with(index, "track", || None, |t| Some(t.track().clone())))
+    }
+
+    fn settings(&self, index: usize) -> String {
+        self.with(index, "settings", String::new, |t| t.settings().to_string())
+    }
+
+    fn capabilities(&self, index: usize) -> String {
+        self.with(index, "capabilities", String::new, |t| t.capabilities().to_string())
+    }
+
+    fn constraints(&self, index: usize) -> String {
+        self.with(index, "constraints", String::new, |t| t.constraints().to_string())
+    }
+
+    fn apply_constraints(&self, index: usize, constraints: &str) -> ErrorFfi {
+        self.with(
+            index,
+            "apply_constraints",
+            || err(&wkrtc::Error::NotFound("no such capture track".into())),
+            |t| match serde_json::from_str::<serde_json::Value>(constraints) {
+                Ok(json) => t.apply_constraints(&json).map_or_else(|e| capture_error(&e), |_| ok()),
+                Err(e) => err(&wkrtc::Error::Type(format!("constraints are not JSON: {e}"))),
+            },
+        )
+    }
+
+    fn stop(&self) {
+        for t in &self.tracks {
+            guard("stop", || t.stop(), || ());
+        }
     }
 }
 

@@ -119,6 +119,64 @@ static std::unique_ptr<Track> wrap(rust::Box<ffi::TrackHandle>&& handle)
     return std::make_unique<Track>(std::make_unique<Track::Impl>(Track::Impl { std::move(handle) }));
 }
 
+struct Capture::Impl {
+    rust::Box<ffi::CaptureHandle> handle;
+};
+
+// OverconstrainedError carries its constraint as "constraint=NAME: message".
+static Error captureError(const ffi::ErrorFfi& e, std::string* constraint)
+{
+    Error error = toError(e);
+    if (error.name == "OverconstrainedError" && error.message.rfind("constraint=", 0) == 0) {
+        auto end = error.message.find(':');
+        if (constraint)
+            *constraint = error.message.substr(11, end == std::string::npos ? std::string::npos : end - 11);
+    }
+    return error;
+}
+
+std::vector<DeviceInfo> enumerateDevices(std::string_view salt, bool fake, Error& error)
+{
+    ffi::ErrorFfi e;
+    std::vector<DeviceInfo> result;
+    for (auto& d : ffi::enumerate_devices(rstr(salt), fake, e))
+        result.push_back(DeviceInfo { std::string(d.device_id), std::string(d.kind), std::string(d.label), std::string(d.group_id) });
+    error = toError(e);
+    return result;
+}
+
+std::unique_ptr<Capture> getUserMedia(std::string_view salt, bool fake, std::string_view constraintsJson, Error& error, std::string* constraint)
+{
+    ffi::ErrorFfi e;
+    auto handle = ffi::get_user_media(rstr(salt), fake, rstr(constraintsJson), e);
+    error = captureError(e, constraint);
+    if (error)
+        return nullptr;
+    return std::make_unique<Capture>(std::make_unique<Capture::Impl>(Capture::Impl { std::move(handle) }));
+}
+
+Capture::Capture(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
+Capture::~Capture() { m_impl->handle->stop(); }
+std::size_t Capture::size() const { return m_impl->handle->count(); }
+
+std::unique_ptr<Track> Capture::track(std::size_t i) const
+{
+    if (i >= size())
+        return nullptr;
+    return wrap(m_impl->handle->track(i));
+}
+
+std::string Capture::settings(std::size_t i) const { return std::string(m_impl->handle->settings(i)); }
+std::string Capture::capabilities(std::size_t i) const { return std::string(m_impl->handle->capabilities(i)); }
+std::string Capture::constraints(std::size_t i) const { return std::string(m_impl->handle->constraints(i)); }
+
+Error Capture::applyConstraints(std::size_t i, std::string_view json, std::string* constraint)
+{
+    return captureError(m_impl->handle->apply_constraints(i, rstr(json)), constraint);
+}
+
+void Capture::stop() { m_impl->handle->stop(); }
+
 struct PeerConnection::Impl {
     rust::Box<ffi::PeerConnectionHandle> handle;
 };

@@ -291,6 +291,43 @@ int main()
     a->createDataChannel("x", negotiatedWithoutId, error);
     check(error.name == "TypeError", "negotiated without id is a TypeError");
 
+    // getUserMedia on wkrtc's fake devices.
+    {
+        auto devices = wkrtc::enumerateDevices("https://example.org", true, error);
+        check(!error && devices.size() == 2 && devices[0].kind == "videoinput" && devices[1].kind == "audioinput" && devices[0].groupId == devices[1].groupId,
+            "enumerateDevices: the fake camera and microphone, one group");
+        auto capture = wkrtc::getUserMedia("https://example.org", true, R"({"video": {"width": 640, "height": 360}})", error);
+        check(!error && capture && capture->size() == 1 && capture->settings(0).find("\"width\":640") != std::string::npos, "getUserMedia at 640x360");
+        auto camera = capture->track(0);
+        std::mutex sizeLock;
+        std::pair<int, int> lastSize;
+        camera->setFrameCallback([&](GstSample*, int w, int h) {
+            std::lock_guard<std::mutex> l(sizeLock);
+            lastSize = { w, h };
+        });
+        auto sizeIs = [&](int w, int h) {
+            for (int i = 0; i < 500; i++) {
+                {
+                    std::lock_guard<std::mutex> l(sizeLock);
+                    if (lastSize == std::make_pair(w, h))
+                        return true;
+                }
+                std::unique_lock<std::mutex> l(state.lock);
+                state.changed.wait_for(l, std::chrono::milliseconds(10));
+            }
+            return false;
+        };
+        check(sizeIs(640, 360), "capture frames at 640x360");
+        check(!capture->applyConstraints(0, R"({"width": {"exact": 320}, "height": {"exact": 180}})"), "applyConstraints to 320x180");
+        check(sizeIs(320, 180), "capture frames at 320x180 after applyConstraints");
+        std::string constraint;
+        auto refused = capture->applyConstraints(0, R"({"frameRate": {"min": 120}})", &constraint);
+        check(refused.name == "OverconstrainedError" && constraint == "frameRate", "an impossible frame rate: OverconstrainedError naming frameRate");
+        camera->setFrameCallback(nullptr);
+        capture->stop();
+        check(!wkrtc::getUserMedia("https://example.org", true, "{}", error) && error.name == "TypeError", "getUserMedia without audio or video: TypeError");
+    }
+
     // Capabilities, as WebCore's WebRTCProvider reports them.
     auto hasCodec = [](const std::optional<wkrtc::Capabilities>& caps, const char* mime) {
         if (!caps)

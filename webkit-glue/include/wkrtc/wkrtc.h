@@ -182,6 +182,43 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
+// MediaDeviceInfo: kind is "videoinput", "audioinput" or "audiooutput".
+struct DeviceInfo {
+    std::string deviceId;
+    std::string kind;
+    std::string label;
+    std::string groupId;
+};
+
+// A getUserMedia result: capture tracks (audio first) with the W3C constrainable-property
+// calls, constraints and results as the page's JSON. Stopping (or destroying) it releases
+// the devices.
+class Capture {
+public:
+    ~Capture();
+    std::size_t size() const;
+    // The track, to add to a peer connection or read frames from (nullptr past the end).
+    std::unique_ptr<Track> track(std::size_t) const;
+    std::string settings(std::size_t) const;
+    std::string capabilities(std::size_t) const;
+    std::string constraints(std::size_t) const;
+    // OverconstrainedError names the constraint in `constraint`.
+    Error applyConstraints(std::size_t, std::string_view json, std::string* constraint = nullptr);
+    void stop();
+
+    struct Impl;
+    explicit Capture(std::unique_ptr<Impl>);
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+// navigator.mediaDevices for one origin (`salt` keeps device ids per origin). `fake` uses
+// wkrtc's fake camera and microphone instead of the machine's (WKRTC_FAKE_DEVICES=1 too).
+std::vector<DeviceInfo> enumerateDevices(std::string_view salt, bool fake, Error&);
+// getUserMedia: nullptr with `error` set (OverconstrainedError names the constraint in
+// `constraint`).
+std::unique_ptr<Capture> getUserMedia(std::string_view salt, bool fake, std::string_view constraintsJson, Error& error, std::string* constraint = nullptr);
+
 struct PeerConnectionCallbacks {
     std::function<void(std::string)> onSignalingState;
     std::function<void(std::string)> onIceGatheringState;
