@@ -159,6 +159,16 @@ fn a_call_reports_every_type_consistently() {
         assert_eq!(got.number("bytesReceived"), Some(bytes), "{kind}: bytes sent and received");
         assert_eq!(got.number("packetsLost"), Some(0.0), "{kind}: nothing lost on loopback");
     }
+    // The transport carries all of it (RTP, RTCP, DTLS, SCTP): at least the media payload, and
+    // about what the other side received of it.
+    let media_bytes: f64 = ["video", "audio"].iter().map(|k| one(&stats(&a), StatsType::OutboundRtp, "kind", k).number("bytesSent").unwrap()).sum();
+    let (ta, tb) = (stats(&a), stats(&b));
+    let sent = ta.of_type(StatsType::Transport).next().unwrap().number("bytesSent").unwrap();
+    let received = tb.of_type(StatsType::Transport).next().unwrap().number("bytesReceived").unwrap();
+    assert!(sent > media_bytes, "transport bytesSent {sent} against {media_bytes} bytes of RTP payload");
+    assert!(received <= sent * 1.05 + 10_000.0 && received >= media_bytes, "A sent {sent} bytes, B received {received}");
+    let pair = ta.get(ta.of_type(StatsType::Transport).next().unwrap().text("selectedCandidatePairId").unwrap()).unwrap();
+    assert_eq!(pair.number("bytesSent"), Some(sent), "the selected pair carries the transport's traffic");
 
     // Data channels: ten messages of 100 bytes.
     let rb = until(&b, "ten messages received", |r| r.of_type(StatsType::DataChannel).any(|s| s.number("messagesReceived") == Some(10.0)));

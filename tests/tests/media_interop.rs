@@ -215,7 +215,10 @@ const REQUIRED: &[(&str, &[&str])] = &[
         "transport",
         &["dtlsState", "iceState", "selectedCandidatePairId", "localCertificateId", "remoteCertificateId", "iceLocalUsernameFragment", "iceRole", "dtlsRole"],
     ),
-    ("candidate-pair", &["transportId", "localCandidateId", "remoteCandidateId", "state", "nominated"]),
+    (
+        "candidate-pair",
+        &["transportId", "localCandidateId", "remoteCandidateId", "state", "nominated", "packetsSent", "bytesSent", "packetsReceived", "bytesReceived"],
+    ),
     ("local-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),
     ("remote-candidate", &["address", "port", "protocol", "candidateType", "priority", "transportId"]),
     ("certificate", &["fingerprint", "fingerprintAlgorithm"]),

@@ -36,11 +36,38 @@ pub(crate) enum SessionSignal {
 
 pub(crate) type Sink = Arc<dyn Fn(SessionSignal) + Send + Sync>;
 
+/// Packets and bytes through the ICE transport, counted on webrtcbin's libnice elements.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub packets_sent: std::sync::atomic::AtomicU64,
+    pub bytes_sent: std::sync::atomic::AtomicU64,
+    pub packets_received: std::sync::atomic::AtomicU64,
+    pub bytes_received: std::sync::atomic::AtomicU64,
+}
+
+impl Traffic {
+    fn count(&self, info: &gst::PadProbeInfo, sent: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (packets, bytes) = match &info.data {
+            Some(gst::PadProbeData::Buffer(b)) => (1, b.size() as u64),
+            Some(gst::PadProbeData::BufferList(l)) => (l.len() as u64, l.iter().map(|b| b.size() as u64).sum()),
+            _ => return,
+        };
+        let (p, b) = if sent { (&self.packets_sent, &self.bytes_sent) } else { (&self.packets_received, &self.bytes_received) };
+        p.fetch_add(packets, Relaxed);
+        b.fetch_add(bytes, Relaxed);
+    }
+}
+
 pub(crate) struct Session {
     pipeline: gst::Pipeline,
     webrtcbin: gst::Element,
     sink: Sink,
     hooked: Mutex<Vec<WebRTCDTLSTransport>>,
+    /// Packets and bytes through libnice, both ways (getStats' transport and pair counters).
+    pub traffic: Arc<Traffic>,
+    /// The libnice elements already counted.
+    counted: Mutex<Vec<glib::WeakRef<gst::Element>>>,
     /// Ta while checks run, in ms.
     check_pacing: u32,
     gate: Arc<FingerprintGate>,
@@ -100,7 +127,16 @@ impl Session {
 
         gate.attach(&webrtcbin);
         super::rtcp::filter_byes(&webrtcbin);
-        let session = Self { pipeline, webrtcbin, sink, hooked: Mutex::default(), check_pacing: pacing_ms(settings.check_pacing), gate: gate.clone() };
+        let session = Self {
+            pipeline,
+            webrtcbin,
+            sink,
+            hooked: Mutex::default(),
+            traffic: Arc::default(),
+            counted: Mutex::default(),
+            check_pacing: pacing_ms(settings.check_pacing),
+            gate: gate.clone(),
+        };
         session.connect_signals();
         session.pipeline.set_state(gst::State::Playing).map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
         Ok(session)
@@ -239,8 +275,34 @@ impl Session {
         (&self.pipeline, &self.webrtcbin)
     }
 
+    /// Counts what webrtcbin's libnice elements send and receive (once per element).
+    fn count_traffic(&self) {
+        let Some(bin) = self.webrtcbin.downcast_ref::<gst::Bin>() else { return };
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        for element in bin.iterate_recurse().into_iter().flatten() {
+            let factory = element.factory().map(|f| f.name().to_string()).unwrap_or_default();
+            let (pad, sent) = match factory.as_str() {
+                "nicesink" => ("sink", true),
+                "nicesrc" => ("src", false),
+                _ => continue,
+            };
+            if counted.iter().any(|w| w.upgrade().as_ref() == Some(&element)) {
+                continue;
+            }
+            if let Some(pad) = element.static_pad(pad) {
+                let traffic = self.traffic.clone();
+                pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+                    traffic.count(info, sent);
+                    gst::PadProbeReturn::Ok
+                });
+                counted.push(element.downgrade());
+            }
+        }
+    }
+
     /// Follows the state of every DTLS transport and the ICE transport under it.
     fn hook_transports(&self) {
+        self.count_traffic();
         let sctp = self.webrtcbin.property::<Option<gst_webrtc::WebRTCSCTPTransport>>("sctp-transport");
         let Some(dtls) = sctp.map(|s| s.property::<WebRTCDTLSTransport>("transport")) else { return };
         let mut hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());

@@ -511,10 +511,21 @@ impl PeerConnection {
     /// What wkrtc itself knows for a stats report.
     fn stats_snapshot(&self) -> crate::stats::collect::Snapshot {
         use crate::stats::collect::{announced_ssrcs, ChannelSnapshot, Snapshot, TransceiverSnapshot};
-        let (channels, dtls, local_candidates, remote_candidates) = {
+        let (channels, dtls, local_candidates, remote_candidates, traffic) = {
             let st = self.inner.lock();
             let lines = |v: &Vec<(u32, String)>| v.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>();
-            (st.channels.clone(), st.session.as_ref().and_then(|s| s.dtls_state()), lines(&st.local_candidates), lines(&st.remote_candidates))
+            let traffic = st.session.as_ref().map(|s| {
+                use std::sync::atomic::Ordering::Relaxed;
+                let t = &s.traffic;
+                (t.packets_sent.load(Relaxed), t.bytes_sent.load(Relaxed), t.packets_received.load(Relaxed), t.bytes_received.load(Relaxed))
+            });
+            (
+                st.channels.clone(),
+                st.session.as_ref().and_then(|s| s.dtls_state()),
+                lines(&st.local_candidates),
+                lines(&st.remote_candidates),
+                traffic.unwrap_or_default(),
+            )
         };
         let lower = |s: String| s.to_lowercase();
         let local = self.current_local_description().or_else(|| self.local_description());
@@ -575,6 +586,7 @@ impl PeerConnection {
             dtls_state: dtls.map_or_else(|| "new".to_owned(), |d| lower(format!("{d:?}"))),
             ice_ufrag: attribute(&local, "a=ice-ufrag:"),
             remote_ufrag: attribute(&remote, "a=ice-ufrag:"),
+            traffic,
             local_candidates,
             remote_candidates,
             // The offerer controls ICE (RFC 8445 with full ICE on both sides); the side whose

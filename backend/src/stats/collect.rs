@@ -80,6 +80,9 @@ pub(crate) struct Snapshot {
     /// (algorithm, fingerprint) of wkrtc's certificate and of the peer's.
     pub local_fingerprint: Option<(String, String)>,
     pub remote_fingerprint: Option<(String, String)>,
+    /// Packets sent, bytes sent, packets received, bytes received over the ICE transport
+    /// (everything: DTLS, SRTP, SCTP).
+    pub traffic: (u64, u64, u64, u64),
     /// Candidate lines wkrtc gathered and received, and the peer's ICE username fragment.
     pub local_candidates: Vec<String>,
     pub remote_candidates: Vec<String>,
@@ -198,6 +201,8 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
     // Transport, certificates, candidates, the selected pair.
     let mut transport = Stats::new(TRANSPORT_ID, StatsType::Transport, ts);
     transport.set_str("iceState", snap.ice_state.clone()).set_str("dtlsState", snap.dtls_state.clone());
+    let (ps, bs, pr, br) = snap.traffic;
+    transport.set_u64("packetsSent", ps).set_u64("bytesSent", bs).set_u64("packetsReceived", pr).set_u64("bytesReceived", br);
     if let Some(ufrag) = &snap.ice_ufrag {
         transport.set_str("iceLocalUsernameFragment", ufrag.clone());
     }
@@ -262,6 +267,9 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         let mut p = Stats::new(e.id.clone(), StatsType::CandidatePair, ts);
         p.set_str("transportId", TRANSPORT_ID).set_str("localCandidateId", local).set_str("remoteCandidateId", remote);
         p.set_str("state", if connected { "succeeded" } else { "in-progress" }).set("nominated", StatValue::Bool(connected));
+        // One transport, one selected pair: its traffic is the transport's.
+        let (ps, bs, pr, br) = snap.traffic;
+        p.set_u64("packetsSent", ps).set_u64("bytesSent", bs).set_u64("packetsReceived", pr).set_u64("bytesReceived", br);
         transport.set_str("selectedCandidatePairId", e.id.clone());
         r.insert(p);
     }
