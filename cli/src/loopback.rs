@@ -34,17 +34,19 @@ pub struct Options {
     pub seconds: Duration,
     /// After the data calls, a call carrying a camera opened by wkrtc's getUserMedia.
     pub camera: Option<wkrtc::capture::MediaDevices>,
+    /// Print both peers' getStats of the camera call (W3C JSON).
+    pub stats: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { runs: 20, seconds: Duration::from_secs(2), camera: None }
+        Self { runs: 20, seconds: Duration::from_secs(2), camera: None, stats: false }
     }
 }
 
 /// The camera call of `--camera`: 640x480 asked for, three seconds measured.
-fn camera_call(devices: &wkrtc::capture::MediaDevices) -> Result<()> {
-    let (m, settings, label) = wkrtc_cli::media_bench::capture_pair(devices, serde_json::json!({"width": 640, "height": 480}), Duration::from_secs(3))?;
+fn camera_call(devices: &wkrtc::capture::MediaDevices, stats: bool) -> Result<()> {
+    let (m, settings, label) = wkrtc_cli::media_bench::capture_pair(devices, serde_json::json!({"width": 640, "height": 480}), Duration::from_secs(3), stats)?;
     println!();
     println!("Camera: wkrtc getUserMedia opened '{label}' with {settings}");
     println!(
@@ -56,6 +58,10 @@ fn camera_call(devices: &wkrtc::capture::MediaDevices) -> Result<()> {
         m.height,
         m.cpu_seconds_per_minute
     );
+    if let Some((sender, receiver)) = &m.stats {
+        println!("\ngetStats of the sending peer (W3C JSON):\n{}", serde_json::to_string_pretty(sender)?);
+        println!("\ngetStats of the receiving peer (W3C JSON):\n{}", serde_json::to_string_pretty(receiver)?);
+    }
     Ok(())
 }
 
@@ -430,7 +436,7 @@ pub fn run(opts: &Options) -> Result<()> {
         bail!("{errors} verification errors (wkrtc {}, raw webrtcbin {})", ours.errors(), raw.errors());
     }
     if let Some(devices) = &opts.camera {
-        camera_call(devices).context("the camera call")?;
+        camera_call(devices, opts.stats).context("the camera call")?;
     }
     Ok(())
 }

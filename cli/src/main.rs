@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! wkrtc serve [--listen ADDR] [--fake-devices]
-//! wkrtc loopback [--runs N] [--seconds S] [--camera | --fake-camera]
+//! wkrtc loopback [--runs N] [--seconds S] [--camera | --fake-camera] [--stats]
 //! wkrtc devices [--fake-devices]
 //! ```
 //!
@@ -30,7 +30,7 @@ commands:
       connection's live figures. --listen 0.0.0.0:8080 exposes it beyond this machine.
       The page's wkrtc-camera button opens this machine's camera through wkrtc's getUserMedia,
       or wkrtc's fake camera and microphone with --fake-devices (or WKRTC_FAKE_DEVICES=1).
-  loopback [--runs N] [--seconds S] [--camera | --fake-camera]
+  loopback [--runs N] [--seconds S] [--camera | --fake-camera] [--stats]
       Two wkrtc peers in this process call each other over 127.0.0.1 (trickle ICE, one
       data channel), then a raw webrtcbin pair does the same. Prints set-up times (first
       call and warm median/p90 of N calls, default 20), data-channel throughput with
@@ -38,7 +38,8 @@ commands:
       verified; the median counts) and round trips of 1000 32-byte pings. Exits non-zero
       on any error or mismatch. --camera adds a call carrying this machine's camera, opened
       by wkrtc's getUserMedia at 640x480 (--fake-camera: wkrtc's fake one), and reports the
-      frames the other peer decoded.
+      frames the other peer decoded; --stats prints both peers' getStats of that call as
+      W3C JSON (with wkrtc's fake camera if no camera option is given).
   devices [--fake-devices]
       Lists this machine's cameras, microphones and speakers as wkrtc's getUserMedia sees
       them (GStreamer's device monitor), with what each capture device offers.
@@ -73,8 +74,12 @@ fn parse_loopback(args: &[String]) -> Result<loopback::Options> {
             }
             "--camera" => opts.camera = Some(media_devices(false)),
             "--fake-camera" => opts.camera = Some(media_devices(true)),
+            "--stats" => opts.stats = true,
             other => bail!("loopback: unknown argument '{other}'"),
         }
+    }
+    if opts.stats && opts.camera.is_none() {
+        opts.camera = Some(media_devices(true));
     }
     Ok(opts)
 }

@@ -15,7 +15,7 @@ use crate::wait::block_on_timeout;
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one measured call did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MediaCpu {
     /// Process CPU time (user + system) per minute of call, in seconds.
     pub cpu_seconds_per_minute: f64,
@@ -27,6 +27,8 @@ pub struct MediaCpu {
     pub width: i32,
     /// Size of the decoded frames.
     pub height: i32,
+    /// Both peers' getStats (W3C JSON) at the end of the window: sender, then receiver.
+    pub stats: Option<(serde_json::Value, serde_json::Value)>,
 }
 
 fn op<T>(what: &str, fut: impl std::future::Future<Output = wkrtc::Result<T>>) -> Result<T> {
@@ -69,25 +71,30 @@ fn forward(from: &PeerConnection, to: Arc<PeerConnection>) -> flume::Receiver<Ev
 /// after the first decoded frame, and measures the process's CPU time over that window.
 pub fn wkrtc_pair(pattern: TestPattern, window: Duration) -> Result<MediaCpu> {
     let track = MediaStreamTrack::test_pattern(MediaKind::Video, pattern)?;
-    let measured = send_and_measure(&track, window);
+    let measured = send_and_measure(&track, window, false);
     track.stop();
     measured
 }
 
 /// The same call with a camera opened by wkrtc's getUserMedia: what it delivered to the far
 /// end, with the settings and label of the capture track.
-pub fn capture_pair(devices: &wkrtc::capture::MediaDevices, video: serde_json::Value, window: Duration) -> Result<(MediaCpu, serde_json::Value, String)> {
+pub fn capture_pair(
+    devices: &wkrtc::capture::MediaDevices,
+    video: serde_json::Value,
+    window: Duration,
+    stats: bool,
+) -> Result<(MediaCpu, serde_json::Value, String)> {
     let captures = devices.get_user_media(&serde_json::json!({ "video": video })).map_err(|e| anyhow::anyhow!("getUserMedia: {e}"))?;
     let camera = &captures[0];
-    let measured = send_and_measure(camera.track(), window);
+    let measured = send_and_measure(camera.track(), window, stats);
     let settings = camera.settings();
     camera.stop();
     Ok((measured?, settings, camera.track().label().to_owned()))
 }
 
 /// Sends `track` from one wkrtc peer to another and measures the window after the first
-/// decoded frame.
-fn send_and_measure(track: &MediaStreamTrack, window: Duration) -> Result<MediaCpu> {
+/// decoded frame; `stats`: both peers' reports at its end.
+fn send_and_measure(track: &MediaStreamTrack, window: Duration, stats: bool) -> Result<MediaCpu> {
     let a = Arc::new(PeerConnection::with_settings(Default::default(), Settings::loopback())?);
     let b = Arc::new(PeerConnection::with_settings(Default::default(), Settings::loopback())?);
     a.add_track(track, &["bench".into()])?;
@@ -125,6 +132,7 @@ fn send_and_measure(track: &MediaStreamTrack, window: Duration) -> Result<MediaC
     // The measured window: the call runs on GStreamer's threads meanwhile.
     std::thread::sleep(window);
     let (cpu1, t1, n1) = (process_cpu(), Instant::now(), frames.load(Ordering::Relaxed));
+    let stats = if stats { Some((op("getStats", a.get_stats())?.to_json(), op("getStats", b.get_stats())?.to_json())) } else { None };
     a.close();
     b.close();
     let seconds = (t1 - t0).as_secs_f64();
@@ -134,5 +142,6 @@ fn send_and_measure(track: &MediaStreamTrack, window: Duration) -> Result<MediaC
         seconds,
         width: w.load(Ordering::Relaxed),
         height: h.load(Ordering::Relaxed),
+        stats,
     })
 }
