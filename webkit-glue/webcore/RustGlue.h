@@ -8,6 +8,7 @@
 #include "RTCDtlsTransportState.h"
 #include "RTCIceConnectionState.h"
 #include "RTCIceGatheringState.h"
+#include "RTCIceTransportState.h"
 #include "RTCRtpTransceiverDirection.h"
 #include "RTCSdpType.h"
 #include "RTCSignalingState.h"
@@ -110,6 +111,17 @@ inline constexpr Named<RTCIceConnectionState> iceConnectionStates[] = {
     { "failed", RTCIceConnectionState::Failed },
     { "disconnected", RTCIceConnectionState::Disconnected },
     { "closed", RTCIceConnectionState::Closed },
+};
+
+// With everything bundled, the ICE transport's state is the connection's ICE state.
+inline constexpr Named<RTCIceTransportState> iceTransportStates[] = {
+    { "new", RTCIceTransportState::New },
+    { "checking", RTCIceTransportState::Checking },
+    { "connected", RTCIceTransportState::Connected },
+    { "completed", RTCIceTransportState::Completed },
+    { "failed", RTCIceTransportState::Failed },
+    { "disconnected", RTCIceTransportState::Disconnected },
+    { "closed", RTCIceTransportState::Closed },
 };
 
 inline constexpr Named<RTCIceGatheringState> iceGatheringStates[] = {

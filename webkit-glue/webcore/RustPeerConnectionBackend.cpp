@@ -73,28 +73,6 @@ Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
     return Exception { ExceptionCode::OperationError, toString(error.name + ": " + error.message) };
 }
 
-// With everything bundled, the ICE transport's state is the connection's ICE state.
-static RTCIceTransportState iceTransportState(RTCIceConnectionState state)
-{
-    switch (state) {
-    case RTCIceConnectionState::New:
-        return RTCIceTransportState::New;
-    case RTCIceConnectionState::Checking:
-        return RTCIceTransportState::Checking;
-    case RTCIceConnectionState::Connected:
-        return RTCIceTransportState::Connected;
-    case RTCIceConnectionState::Completed:
-        return RTCIceTransportState::Completed;
-    case RTCIceConnectionState::Failed:
-        return RTCIceTransportState::Failed;
-    case RTCIceConnectionState::Disconnected:
-        return RTCIceTransportState::Disconnected;
-    case RTCIceConnectionState::Closed:
-        return RTCIceTransportState::Closed;
-    }
-    return RTCIceTransportState::New;
-}
-
 static Exception noConnection()
 {
     return Exception { ExceptionCode::InvalidStateError, "The peer connection has no configuration"_s };
@@ -364,7 +342,8 @@ void RustPeerConnectionBackend::iceConnectionStateChanged(const std::string& nam
     auto state = valueNamed(iceConnectionStates, name);
     if (!state)
         return;
-    m_transportHub->setIceState(iceTransportState(*state));
+    if (auto transportState = valueNamed(iceTransportStates, name))
+        m_transportHub->setIceState(*transportState);
     Ref connection = m_peerConnection.get();
     if (connection->iceConnectionState() != *state)
         connection->updateIceConnectionState(*state);
