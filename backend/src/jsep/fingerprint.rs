@@ -33,6 +33,17 @@ impl HashAlgorithm {
         }
     }
 
+    /// The name `a=fingerprint` and the W3C statistics use.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha1 => "sha-1",
+            HashAlgorithm::Sha224 => "sha-224",
+            HashAlgorithm::Sha256 => "sha-256",
+            HashAlgorithm::Sha384 => "sha-384",
+            HashAlgorithm::Sha512 => "sha-512",
+        }
+    }
+
     /// The digest of `data` with this function.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
@@ -81,6 +92,11 @@ impl Fingerprint {
             .filter(|v| v.len() == algorithm.len())
             .ok_or_else(|| Error::Syntax(format!("a=fingerprint:{attr} is not a {alg} digest in hex pairs")))?;
         Ok(Self { algorithm, value })
+    }
+
+    /// The digest as `a=fingerprint` writes it: uppercase hex pairs separated by colons.
+    pub fn hex(&self) -> String {
+        self.value.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
     }
 
     /// True when the DER certificate hashes to this fingerprint.

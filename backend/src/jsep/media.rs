@@ -125,6 +125,9 @@ pub struct MediaSection {
     pub stream_ids: Vec<String>,
     /// `a=extmap` header extensions: id and URI.
     pub extmaps: Vec<(u8, String)>,
+    /// The media SSRCs the section announces (`a=ssrc`), without the repair streams of
+    /// `a=ssrc-group` (RTX, FEC).
+    pub ssrcs: Vec<u32>,
 }
 
 impl MediaSection {
@@ -195,6 +198,14 @@ impl ParsedDescription {
                     })
                     .collect();
                 let stream_ids = attr("msid").filter_map(|v| v.split_whitespace().next().map(str::to_owned)).filter(|s| s != "-").collect();
+                let repair: Vec<u32> =
+                    attr("ssrc-group").flat_map(|g| g.split_whitespace().skip(2).filter_map(|n| n.parse().ok()).collect::<Vec<u32>>()).collect();
+                let mut ssrcs: Vec<u32> = Vec::new();
+                for ssrc in attr("ssrc").filter_map(|v| v.split_whitespace().next()?.parse().ok()) {
+                    if !repair.contains(&ssrc) && !ssrcs.contains(&ssrc) {
+                        ssrcs.push(ssrc);
+                    }
+                }
                 MediaSection {
                     index,
                     media: m.media().unwrap_or_default().to_owned(),
@@ -204,6 +215,7 @@ impl ParsedDescription {
                     formats,
                     stream_ids,
                     extmaps,
+                    ssrcs,
                 }
             })
             .collect()
@@ -334,6 +346,14 @@ impl ParsedDescription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn announced_ssrcs_leave_out_repair_streams() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=ssrc:11 cname:x\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=ssrc-group:FID 22 23\r\na=ssrc:22 cname:x\r\na=ssrc:22 msid:s t\r\na=ssrc:23 cname:x\r\n";
+        let sections = ParsedDescription::parse(sdp).unwrap().media_sections();
+        assert_eq!(sections[0].ssrcs, vec![11]);
+        assert_eq!(sections[1].ssrcs, vec![22], "the RTX stream is not the media stream");
+    }
     use RtpTransceiverDirection::*;
 
     #[test]

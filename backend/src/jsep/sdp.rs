@@ -188,6 +188,11 @@ impl ParsedDescription {
         }
     }
 
+    /// The first `a=setup` value (media level first, then session level).
+    pub fn setup(&self) -> Option<String> {
+        self.msg.medias().find_map(|m| m.attribute_val("setup")).or_else(|| self.msg.attribute_val("setup")).map(str::to_owned)
+    }
+
     /// True when a section carries data channels.
     pub fn has_data_channel(&self) -> bool {
         self.msg.medias().any(is_data_section)

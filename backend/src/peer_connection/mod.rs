@@ -510,7 +510,7 @@ impl PeerConnection {
 
     /// What wkrtc itself knows for a stats report.
     fn stats_snapshot(&self) -> crate::stats::collect::Snapshot {
-        use crate::stats::collect::{announced_ssrcs, ChannelSnapshot, Snapshot, TransceiverSnapshot};
+        use crate::stats::collect::{ChannelSnapshot, Snapshot, TransceiverSnapshot};
         let (channels, dtls, local_candidates, remote_candidates, traffic) = {
             let st = self.inner.lock();
             let lines = |v: &Vec<(u32, String)>| v.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>();
@@ -530,42 +530,47 @@ impl PeerConnection {
         let lower = |s: String| s.to_lowercase();
         let local = self.current_local_description().or_else(|| self.local_description());
         let remote = self.current_remote_description().or_else(|| self.remote_description());
-        let attribute = |d: &Option<SessionDescription>, prefix: &str| -> Option<String> {
-            d.as_ref().and_then(|d| d.sdp.lines().find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned)))
+        let parsed = |d: &Option<SessionDescription>| d.as_ref().and_then(|d| ParsedDescription::parse(&d.sdp).ok());
+        let (local_parsed, remote_parsed) = (parsed(&local), parsed(&remote));
+        let ufrag = |p: &Option<ParsedDescription>| p.as_ref().and_then(|p| p.ice_credentials()).map(|(ufrag, _)| ufrag);
+        let setup = |p: &Option<ParsedDescription>| p.as_ref().and_then(ParsedDescription::setup);
+        let fingerprint = |p: &Option<ParsedDescription>| {
+            let first = p.as_ref().and_then(|p| p.fingerprints().ok()).and_then(|f| f.into_iter().next());
+            first.map(|f| (f.algorithm.name().to_owned(), f.hex()))
         };
-        let fingerprint =
-            |d: &Option<SessionDescription>| attribute(d, "a=fingerprint:").and_then(|f| f.split_once(' ').map(|(a, v)| (a.to_owned(), v.to_owned())));
         let transceivers = self
             .transceivers()
             .into_iter()
             .map(|t| {
-                let sender = t.sender();
+                let (sender, receiver) = (t.sender(), t.receiver());
+                let (sent, received) = (sender.track(), receiver.track());
                 let parameters = sender.parameters();
+                let encoding = parameters.encodings.first();
                 let sends = t.current_direction().is_some_and(|d| d.sends());
                 TransceiverSnapshot {
                     mid: t.mid(),
                     kind: t.kind().as_str(),
                     sender_ssrc: sender.ssrc(),
-                    sending: sends && sender.track().is_some(),
-                    active: parameters.encodings.first().is_none_or(|e| e.active),
-                    sender_track: sender.track().map(|tr| (tr.id().to_owned(), tr.frames())),
-                    source_size: sender.track().and_then(|tr| tr.frame_size()),
-                    source_rate: sender.track().map_or(0.0, |tr| tr.frame_rate()),
-                    scale_down: parameters.encodings.first().and_then(|e| e.scale_resolution_down_by).unwrap_or(1.0),
-                    target_bitrate: parameters.encodings.first().and_then(|e| e.max_bitrate).unwrap_or(match t.kind() {
+                    sending: sends && sent.is_some(),
+                    active: encoding.is_none_or(|e| e.active),
+                    sender_track: sent.as_ref().map(|tr| (tr.id().to_owned(), tr.frames())),
+                    source_size: sent.as_ref().and_then(MediaStreamTrack::frame_size),
+                    source_rate: sent.as_ref().map_or(0.0, MediaStreamTrack::frame_rate),
+                    source_levels: sent.as_ref().and_then(MediaStreamTrack::audio_levels),
+                    scale_down: encoding.and_then(|e| e.scale_resolution_down_by).unwrap_or(1.0),
+                    target_bitrate: encoding.and_then(|e| e.max_bitrate).unwrap_or(match t.kind() {
                         crate::MediaKind::Video => crate::engine::media::DEFAULT_VIDEO_BITRATE,
                         crate::MediaKind::Audio => crate::engine::media::DEFAULT_AUDIO_BITRATE,
                     }),
                     codec: parameters.codecs.first().map(|c| (c.payload_type, c.codec.clone())),
-                    receiver_track_id: t.receiver().track().id().to_owned(),
-                    frames_decoded: t.receiver().frames_decoded(),
-                    frame_size: t.receiver().track().frame_size(),
-                    frame_rate: t.receiver().track().frame_rate(),
+                    receiver_track_id: received.id().to_owned(),
+                    frames_decoded: receiver.frames_decoded(),
+                    frame_size: received.frame_size(),
+                    frame_rate: received.frame_rate(),
+                    received_levels: received.audio_levels(),
                     receiving: t.receiving(),
                     encoder: sender.encoder_figures(),
-                    source_levels: sender.track().and_then(|tr| tr.audio_levels()),
-                    received_levels: t.receiver().track().audio_levels(),
-                    decoder: t.receiver().decoder_figures(),
+                    decoder: receiver.decoder_figures(),
                 }
             })
             .collect();
@@ -584,8 +589,8 @@ impl PeerConnection {
                 .collect(),
             ice_state: lower(format!("{:?}", self.ice_connection_state())),
             dtls_state: dtls.map_or_else(|| "new".to_owned(), |d| lower(format!("{d:?}"))),
-            ice_ufrag: attribute(&local, "a=ice-ufrag:"),
-            remote_ufrag: attribute(&remote, "a=ice-ufrag:"),
+            ice_ufrag: ufrag(&local_parsed),
+            remote_ufrag: ufrag(&remote_parsed),
             traffic,
             local_candidates,
             remote_candidates,
@@ -593,14 +598,14 @@ impl PeerConnection {
             // description says a=setup:active is the DTLS client.
             ice_role: local.as_ref().map(|d| if d.sdp_type == SdpType::Offer { "controlling" } else { "controlled" }),
             // An offer says actpass: then the answer's choice decides.
-            dtls_role: match (attribute(&local, "a=setup:").as_deref(), attribute(&remote, "a=setup:").as_deref()) {
+            dtls_role: match (setup(&local_parsed).as_deref(), setup(&remote_parsed).as_deref()) {
                 (Some("active"), _) | (Some("actpass"), Some("passive")) => Some("client"),
                 (Some("passive"), _) | (Some("actpass"), Some("active")) => Some("server"),
                 _ => None,
             },
-            local_fingerprint: fingerprint(&local),
-            remote_fingerprint: fingerprint(&remote),
-            remote_ssrcs: remote.as_ref().map(|d| announced_ssrcs(&d.sdp)).unwrap_or_default(),
+            local_fingerprint: fingerprint(&local_parsed),
+            remote_fingerprint: fingerprint(&remote_parsed),
+            remote_ssrcs: remote_parsed.map(|p| p.media_sections().into_iter().filter_map(|m| Some((m.mid?, m.ssrcs))).collect()).unwrap_or_default(),
         }
     }
     /// `sctp.maxMessageSize`: the largest message wkrtc sends on a data channel (the peer's

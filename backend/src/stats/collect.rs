@@ -142,31 +142,6 @@ pub(crate) fn raw_entries(reply: &gst::StructureRef) -> Vec<Raw> {
         .collect()
 }
 
-/// The SSRCs a description announces per mid, without the repair streams of
-/// `a=ssrc-group:FID` and `FEC-FR`.
-pub(crate) fn announced_ssrcs(sdp: &str) -> HashMap<String, Vec<u32>> {
-    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
-    for section in sdp.split("\nm=").skip(1) {
-        let lines: Vec<&str> = section.lines().map(str::trim).collect();
-        let Some(mid) = lines.iter().find_map(|l| l.strip_prefix("a=mid:")) else { continue };
-        let repair: Vec<u32> = lines
-            .iter()
-            .filter_map(|l| l.strip_prefix("a=ssrc-group:"))
-            .flat_map(|g| g.split_whitespace().skip(2).filter_map(|n| n.parse().ok()).collect::<Vec<u32>>())
-            .collect();
-        let mut ssrcs: Vec<u32> = Vec::new();
-        for l in &lines {
-            if let Some(n) = l.strip_prefix("a=ssrc:").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()) {
-                if !repair.contains(&n) && !ssrcs.contains(&n) {
-                    ssrcs.push(n);
-                }
-            }
-        }
-        out.insert(mid.to_owned(), ssrcs);
-    }
-    out
-}
-
 fn codec_id(pt: u8) -> String {
     format!("CIT01_{pt}")
 }
@@ -410,17 +385,4 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         }
     }
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn announced_ssrcs_leave_out_repair_streams() {
-        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ssrc:11 cname:x\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:1\r\na=ssrc-group:FID 22 23\r\na=ssrc:22 cname:x\r\na=ssrc:22 msid:s t\r\na=ssrc:23 cname:x\r\n";
-        let m = announced_ssrcs(sdp);
-        assert_eq!(m["0"], vec![11]);
-        assert_eq!(m["1"], vec![22], "the RTX stream is not the media stream");
-    }
 }
