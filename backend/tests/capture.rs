@@ -165,22 +165,25 @@ struct Xvfb {
 }
 
 impl Xvfb {
+    /// Xvfb picks a free display and writes its number once it accepts clients
+    /// (`-displayfd`): the test waits for that line, not for a socket to appear.
     fn start(width: u32, height: u32) -> Xvfb {
-        let n = (std::process::id() % 400) + 100;
-        let display = format!(":{n}");
-        let child = std::process::Command::new("Xvfb")
-            .args([&display, "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp"])
-            .stdout(std::process::Stdio::null())
+        let mut child = std::process::Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp"])
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("Xvfb (package xvfb, installed by scripts/setup.sh)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let deadline = Instant::now() + TIMEOUT;
-        while !std::path::Path::new(&socket).exists() {
-            assert!(Instant::now() < deadline, "Xvfb did not open {socket} within {TIMEOUT:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Xvfb { child, display }
+        let stdout = child.stdout.take().expect("Xvfb's stdout");
+        let (tx, rx) = flume::bounded(1);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(TIMEOUT).unwrap_or_else(|_| panic!("Xvfb gave no display within {TIMEOUT:?}"));
+        let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb wrote '{line}', not a display number"));
+        Xvfb { child, display: format!(":{n}") }
     }
 }
 

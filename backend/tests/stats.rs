@@ -18,9 +18,15 @@ fn stats(p: &Peer) -> StatsReport {
 
 /// Polls `p`'s report until `ok` holds, within TIMEOUT.
 fn until(p: &Peer, what: &str, ok: impl Fn(&StatsReport) -> bool) -> StatsReport {
+    poll(|| stats(p), what, ok)
+}
+
+/// Takes reports from `take` until `ok` holds, within TIMEOUT. Counters move with packets
+/// and RTCP reports, which raise no event: the report is read again every 50 ms.
+fn poll(take: impl Fn() -> StatsReport, what: &str, ok: impl Fn(&StatsReport) -> bool) -> StatsReport {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let r = stats(p);
+        let r = take();
         if ok(&r) {
             return r;
         }
@@ -202,15 +208,8 @@ fn sender_and_receiver_selections() {
     assert!(selected.of_type(StatsType::DataChannel).next().is_none());
 
     let receiver = b.pc.transceivers().into_iter().find(|t| t.kind() == MediaKind::Video).map(|t| t.receiver()).unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    let selected = loop {
-        let s = wait(b.pc.get_receiver_stats(&receiver)).unwrap();
-        if s.of_type(StatsType::InboundRtp).count() == 1 {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no inbound stream for the receiver: {}", s.to_json());
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let selected =
+        poll(|| wait(b.pc.get_receiver_stats(&receiver)).unwrap(), "an inbound stream for the receiver", |s| s.of_type(StatsType::InboundRtp).count() == 1);
     well_formed(&selected, "receiver selection");
     assert_eq!(selected.of_type(StatsType::InboundRtp).next().unwrap().text("kind"), Some("video"));
 }

@@ -65,13 +65,13 @@ fn level_of(sample: &gst::Sample) -> Option<(f64, f64)> {
         return None;
     }
     let map = sample.buffer()?.map_readable().ok()?;
-    let samples: Vec<i16> = map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
-    if samples.is_empty() {
+    // One pass over the samples, without copying them (this runs for every audio buffer).
+    let (count, sum) = map.chunks_exact(2).fold((0usize, 0.0f64), |(n, sum), b| (n + 1, sum + (f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).powi(2)));
+    if count == 0 {
         return None;
     }
-    let sum: f64 = samples.iter().map(|&v| (f64::from(v) / 32768.0).powi(2)).sum();
-    let level = (sum / samples.len() as f64).sqrt().min(1.0);
-    Some((level, samples.len() as f64 / f64::from(channels) / f64::from(rate)))
+    let level = (sum / count as f64).sqrt().min(1.0);
+    Some((level, count as f64 / f64::from(channels) / f64::from(rate)))
 }
 
 /// Receives every frame of a track, on the thread that produced it.
@@ -311,26 +311,27 @@ impl MediaStreamTrack {
             return;
         }
         let frames = self.inner.frames.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.inner.kind == MediaKind::Video {
-            let mut rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
-            let elapsed = rate.0.elapsed().as_secs_f64();
-            if elapsed >= 1.0 {
-                *rate = (std::time::Instant::now(), frames, (frames - rate.1) as f64 / elapsed);
+        match self.inner.kind {
+            MediaKind::Video => {
+                let mut rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
+                let elapsed = rate.0.elapsed().as_secs_f64();
+                if elapsed >= 1.0 {
+                    *rate = (std::time::Instant::now(), frames, (frames - rate.1) as f64 / elapsed);
+                }
+                drop(rate);
+                if let Some(s) = sample.caps().and_then(|c| c.structure(0)) {
+                    let (w, h) = (s.get::<i32>("width").unwrap_or(0) as u32, s.get::<i32>("height").unwrap_or(0) as u32);
+                    self.inner.size.store((u64::from(w) << 32) | u64::from(h), Ordering::Relaxed);
+                }
             }
-        }
-        if self.inner.kind == MediaKind::Video {
-            if let Some(s) = sample.caps().and_then(|c| c.structure(0)) {
-                let (w, h) = (s.get::<i32>("width").unwrap_or(0) as u32, s.get::<i32>("height").unwrap_or(0) as u32);
-                self.inner.size.store((u64::from(w) << 32) | u64::from(h), Ordering::Relaxed);
-            }
-        }
-        if self.inner.kind == MediaKind::Audio {
-            if let Some((level, seconds)) = level_of(sample) {
-                let mut levels = self.inner.levels.lock().unwrap_or_else(|e| e.into_inner());
-                let l = levels.get_or_insert_with(AudioLevels::default);
-                l.audio_level = level;
-                l.total_audio_energy += level * level * seconds;
-                l.total_samples_duration += seconds;
+            MediaKind::Audio => {
+                if let Some((level, seconds)) = level_of(sample) {
+                    let mut levels = self.inner.levels.lock().unwrap_or_else(|e| e.into_inner());
+                    let l = levels.get_or_insert_with(AudioLevels::default);
+                    l.audio_level = level;
+                    l.total_audio_energy += level * level * seconds;
+                    l.total_samples_duration += seconds;
+                }
             }
         }
         if self.inner.muted.swap(false, Ordering::Relaxed) {
