@@ -398,47 +398,46 @@ impl PeerConnectionHandle {
         guard("create_answer", || self.sdp_op(done, |pc| Box::pin(pc.create_answer())), || ())
     }
 
-    fn sdp_op(&self, done: UniquePtr<SdpCallback>, start: impl FnOnce(&PeerConnection) -> SdpFuture) {
-        let (Some(pc), Some(jobs)) = (&self.pc, &self.jobs) else {
-            let e = self.creation_error();
-            if let Some(cb) = done.as_ref() {
-                cb.done("", "", &e.name, &e.message);
-            }
-            return;
-        };
-        let fut = start(pc);
-        let job: Job = Box::new(move || {
-            let Some(cb) = done.as_ref() else { return };
-            match futures::executor::block_on(fut) {
-                Ok(d) => cb.done(d.sdp_type.as_str(), &d.sdp, "", ""),
-                Err(e) => cb.done("", "", e.name(), e.message()),
-            }
-        });
-        let _ = jobs.send(job);
-    }
-
-    fn void_op(&self, done: UniquePtr<VoidCallback>, start: impl FnOnce(&PeerConnection) -> wkrtc::Result<VoidFuture>) {
+    /// Starts an operation and completes it on the operations thread: `finish` gets its
+    /// result there, or at once the error that kept it from starting (the connection's
+    /// creation error when there is no connection).
+    fn run<T, F>(&self, start: impl FnOnce(&PeerConnection) -> wkrtc::Result<F>, finish: impl FnOnce(wkrtc::Result<T>) + Send + 'static)
+    where
+        F: std::future::Future<Output = wkrtc::Result<T>> + Send + 'static,
+    {
         let started = match (&self.pc, &self.jobs) {
             (Some(pc), Some(jobs)) => start(pc).map(|f| (f, jobs)),
-            _ => Err(self.creation_error.clone().unwrap_or_else(|| wkrtc::Error::InvalidState("no peer connection".into()))),
+            _ => Err(self.creation_error.clone().unwrap_or_else(closed)),
         };
         match started {
             Ok((fut, jobs)) => {
-                let job: Job = Box::new(move || {
-                    let Some(cb) = done.as_ref() else { return };
-                    match futures::executor::block_on(fut) {
-                        Ok(()) => cb.done("", ""),
-                        Err(e) => cb.done(e.name(), e.message()),
-                    }
-                });
-                let _ = jobs.send(job);
+                let _ = jobs.send(Box::new(move || finish(futures::executor::block_on(fut))));
             }
-            Err(e) => {
-                if let Some(cb) = done.as_ref() {
-                    cb.done(e.name(), e.message());
-                }
-            }
+            Err(e) => finish(Err(e)),
         }
+    }
+
+    fn sdp_op(&self, done: UniquePtr<SdpCallback>, start: impl FnOnce(&PeerConnection) -> SdpFuture) {
+        self.run(
+            |pc| Ok(start(pc)),
+            move |r| {
+                let Some(cb) = done.as_ref() else { return };
+                match r {
+                    Ok(d) => cb.done(d.sdp_type.as_str(), &d.sdp, "", ""),
+                    Err(e) => cb.done("", "", e.name(), e.message()),
+                }
+            },
+        )
+    }
+
+    fn void_op(&self, done: UniquePtr<VoidCallback>, start: impl FnOnce(&PeerConnection) -> wkrtc::Result<VoidFuture>) {
+        self.run(start, move |r| {
+            let Some(cb) = done.as_ref() else { return };
+            match r {
+                Ok(()) => cb.done("", ""),
+                Err(e) => cb.done(e.name(), e.message()),
+            }
+        })
     }
 
     fn set_local_description(&self, sdp_type_name: &str, sdp: &str, done: UniquePtr<VoidCallback>) {
@@ -486,22 +485,16 @@ impl PeerConnectionHandle {
         guard(
             "get_stats",
             || {
-                let (Some(pc), Some(jobs)) = (&self.pc, &self.jobs) else {
-                    if let Some(cb) = done.as_ref() {
-                        let e = closed();
-                        cb.done("", e.name(), e.message());
-                    }
-                    return;
-                };
-                let fut = pc.get_stats();
-                let job: Job = Box::new(move || {
-                    let Some(cb) = done.as_ref() else { return };
-                    match futures::executor::block_on(fut) {
-                        Ok(report) => cb.done(&report.to_json().to_string(), "", ""),
-                        Err(e) => cb.done("", e.name(), e.message()),
-                    }
-                });
-                let _ = jobs.send(job);
+                self.run(
+                    |pc| Ok(pc.get_stats()),
+                    move |r| {
+                        let Some(cb) = done.as_ref() else { return };
+                        match r {
+                            Ok(report) => cb.done(&report.to_json().to_string(), "", ""),
+                            Err(e) => cb.done("", e.name(), e.message()),
+                        }
+                    },
+                )
             },
             || (),
         )
