@@ -142,6 +142,19 @@ pub(crate) fn raw_entries(reply: &gst::StructureRef) -> Vec<Raw> {
         .collect()
 }
 
+/// Packets sent, bytes sent, packets received, bytes received.
+fn set_traffic(s: &mut Stats, (packets_sent, bytes_sent, packets_received, bytes_received): (u64, u64, u64, u64)) {
+    s.set_u64("packetsSent", packets_sent)
+        .set_u64("bytesSent", bytes_sent)
+        .set_u64("packetsReceived", packets_received)
+        .set_u64("bytesReceived", bytes_received);
+}
+
+/// A source's or a receiver's audio level members.
+fn set_levels(s: &mut Stats, l: AudioLevels) {
+    s.set_f64("audioLevel", l.audio_level).set_f64("totalAudioEnergy", l.total_audio_energy).set_f64("totalSamplesDuration", l.total_samples_duration);
+}
+
 fn codec_id(pt: u8) -> String {
     format!("CIT01_{pt}")
 }
@@ -176,8 +189,7 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
     // Transport, certificates, candidates, the selected pair.
     let mut transport = Stats::new(TRANSPORT_ID, StatsType::Transport, ts);
     transport.set_str("iceState", snap.ice_state.clone()).set_str("dtlsState", snap.dtls_state.clone());
-    let (ps, bs, pr, br) = snap.traffic;
-    transport.set_u64("packetsSent", ps).set_u64("bytesSent", bs).set_u64("packetsReceived", pr).set_u64("bytesReceived", br);
+    set_traffic(&mut transport, snap.traffic);
     if let Some(ufrag) = &snap.ice_ufrag {
         transport.set_str("iceLocalUsernameFragment", ufrag.clone());
     }
@@ -243,8 +255,7 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         p.set_str("transportId", TRANSPORT_ID).set_str("localCandidateId", local).set_str("remoteCandidateId", remote);
         p.set_str("state", if connected { "succeeded" } else { "in-progress" }).set("nominated", StatValue::Bool(connected));
         // One transport, one selected pair: its traffic is the transport's.
-        let (ps, bs, pr, br) = snap.traffic;
-        p.set_u64("packetsSent", ps).set_u64("bytesSent", bs).set_u64("packetsReceived", pr).set_u64("bytesReceived", br);
+        set_traffic(&mut p, snap.traffic);
         transport.set_str("selectedCandidatePairId", e.id.clone());
         r.insert(p);
     }
@@ -304,9 +315,7 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                     }
                 }
                 if let (Some(l), "audio") = (t.source_levels, t.kind) {
-                    src.set_f64("audioLevel", l.audio_level)
-                        .set_f64("totalAudioEnergy", l.total_audio_energy)
-                        .set_f64("totalSamplesDuration", l.total_samples_duration);
+                    set_levels(&mut src, l);
                 }
                 out.set_str("mediaSourceId", src.id.clone());
                 r.insert(src);
@@ -359,9 +368,7 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                 }
             }
             if let (Some(l), "audio") = (t.received_levels, t.kind) {
-                inb.set_f64("audioLevel", l.audio_level)
-                    .set_f64("totalAudioEnergy", l.total_audio_energy)
-                    .set_f64("totalSamplesDuration", l.total_samples_duration);
+                set_levels(&mut inb, l);
             }
             if let Some(ro) = find("remote-outbound-rtp", ssrc) {
                 let mut s = stream(format!("RO{ssrc}"), StatsType::RemoteOutboundRtp, ssrc);
