@@ -16,6 +16,7 @@ PACKAGES=(
   gstreamer1.0-libav
   gstreamer1.0-nice
   libnice-dev
+  libssl-dev
   gstreamer1.0-tools
   iproute2
   chromium

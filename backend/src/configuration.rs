@@ -3,7 +3,7 @@
 //! does (<https://w3c.github.io/webrtc-pc/#set-the-configuration>), and turned into what
 //! webrtcbin takes. Pure.
 
-use crate::{Error, Result};
+use crate::{Certificate, Error, Result};
 
 /// `RTCIceServer`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +59,9 @@ pub struct Configuration {
     pub ice_transport_policy: IceTransportPolicy,
     /// How media sections share transports.
     pub bundle_policy: BundlePolicy,
+    /// The DTLS identities to use (`certificates`); the first is used. Empty: wkrtc
+    /// generates one for the connection ([`Settings::certificate_key`](crate::Settings)).
+    pub certificates: Vec<Certificate>,
 }
 
 /// A configuration that passed the checks, in webrtcbin's terms.
@@ -139,8 +142,12 @@ impl Configuration {
     /// Checks the configuration and returns the servers in webrtcbin's form.
     ///
     /// `SyntaxError` for an empty or malformed URL, `NotSupportedError` for `stuns:` and
-    /// `turns:`, `InvalidAccessError` for a TURN server without username or credential.
+    /// `turns:`, `InvalidAccessError` for a TURN server without username or credential or
+    /// for an expired certificate.
     pub(crate) fn validate(&self) -> Result<EngineIceServers> {
+        if self.certificates.iter().any(Certificate::is_expired) {
+            return Err(Error::InvalidAccess("a certificate of the configuration has expired".into()));
+        }
         let mut out = EngineIceServers::default();
         for server in &self.ice_servers {
             if server.urls.is_empty() {

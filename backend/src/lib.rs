@@ -67,6 +67,7 @@
 //! Logs go through GStreamer's debug system: `GST_DEBUG=wkrtc*:6`.
 
 pub mod capture;
+mod certificate;
 pub mod configuration;
 mod data_channel;
 pub(crate) mod engine;
@@ -77,6 +78,7 @@ mod peer_connection;
 mod settings;
 pub mod stats;
 
+pub use certificate::{Certificate, KeyAlgorithm, DEFAULT_EXPIRES as DEFAULT_CERTIFICATE_EXPIRES};
 pub use configuration::{BundlePolicy, Configuration, IceServer, IceTransportPolicy};
 pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChannelState, Message};
 pub use engine::{init, wait_warm};

@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::certificate::KeyAlgorithm;
+
 /// Off: libnice's UPnP discovery multicasts SSDP to the whole LAN and asks routers to open
 /// ports, which a browser never does.
 pub const DEFAULT_UPNP: bool = false;
@@ -20,6 +22,10 @@ pub const DEFAULT_CONNECTED_PACING: Duration = Duration::from_millis(20);
 /// to the first decoded frame; browsers adapt theirs from a few tens of milliseconds.
 pub const DEFAULT_RECEIVE_LATENCY: Duration = Duration::from_millis(50);
 
+/// ECDSA P-256: what browsers use, and the only key a peer that follows RFC 8827, section 6.5
+/// to the letter (ECDHE-ECDSA suites only) accepts. Cheap to generate, unlike RSA.
+pub const DEFAULT_CERTIFICATE_KEY: KeyAlgorithm = KeyAlgorithm::EcdsaP256;
+
 /// Engine settings that the W3C `RTCConfiguration` does not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -35,6 +41,9 @@ pub struct Settings {
     pub connected_pacing: Duration,
     /// Latency of the receive jitter buffer (time left for reordering and retransmission).
     pub receive_latency: Duration,
+    /// The key of the certificate generated for a connection whose configuration brings
+    /// none.
+    pub certificate_key: KeyAlgorithm,
 }
 
 impl Default for Settings {
@@ -46,6 +55,7 @@ impl Default for Settings {
             check_pacing: DEFAULT_CHECK_PACING,
             connected_pacing: DEFAULT_CONNECTED_PACING,
             receive_latency: DEFAULT_RECEIVE_LATENCY,
+            certificate_key: DEFAULT_CERTIFICATE_KEY,
         }
     }
 }

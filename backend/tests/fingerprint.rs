@@ -6,23 +6,31 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use wkrtc::{DataChannelEvent, DataChannelInit, DataChannelState, Event, OfferOptions, PeerConnectionState, SessionDescription};
+use wkrtc::jsep::HashAlgorithm;
+use wkrtc::{
+    Certificate, Configuration, DataChannelEvent, DataChannelInit, DataChannelState, Event, KeyAlgorithm, OfferOptions, PeerConnection, PeerConnectionState,
+    SessionDescription, Settings,
+};
 
-/// Flips the first byte of every sha-256 fingerprint.
-fn munge(desc: &SessionDescription) -> SessionDescription {
+/// Flips the first byte of every sha-256 fingerprint, and adds `extra` after each.
+fn munge_with(desc: &SessionDescription, extra: &str) -> SessionDescription {
     let sdp = desc
         .sdp
         .lines()
         .map(|l| match l.strip_prefix("a=fingerprint:sha-256 ") {
             Some(hex) => {
                 let first = u8::from_str_radix(&hex[..2], 16).unwrap() ^ 0xff;
-                format!("a=fingerprint:sha-256 {first:02X}{}\r\n", &hex[2..])
+                format!("a=fingerprint:sha-256 {first:02X}{}\r\n{extra}", &hex[2..])
             }
             None => format!("{l}\r\n"),
         })
         .collect();
     assert_ne!(sdp, desc.sdp, "the description had no sha-256 fingerprint");
     SessionDescription::new(desc.sdp_type, sdp)
+}
+
+fn munge(desc: &SessionDescription) -> SessionDescription {
+    munge_with(desc, "")
 }
 
 fn assert_failed_without_data(victim: &Peer, dc_a: &wkrtc::DataChannel) {
@@ -47,16 +55,22 @@ fn assert_failed_without_data(victim: &Peer, dc_a: &wkrtc::DataChannel) {
 }
 
 fn run(munge_offer: bool) {
+    run_with(munge_offer, |_, desc| munge(desc));
+}
+
+/// A call in which `munge` changes the offer (or the answer) on its way; `munge` gets the
+/// certificate of the side that wrote the description.
+fn run_with(munge_offer: bool, munge: impl Fn(&Certificate, &SessionDescription) -> SessionDescription) {
     let (a, b) = (Peer::new(), Peer::new());
     let dc_a = a.pc.create_data_channel("secret", DataChannelInit::default()).unwrap();
     let offer = wait(a.pc.create_offer(OfferOptions::default())).unwrap();
     wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
-    let offer_for_b = if munge_offer { munge(&offer) } else { offer };
+    let offer_for_b = if munge_offer { munge(&a.pc.certificate(), &offer) } else { offer };
     wait(b.pc.set_remote_description(offer_for_b)).unwrap();
     a.trickle_to(&b);
     let answer = wait(b.pc.create_answer()).unwrap();
     wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
-    let answer_for_a = if munge_offer { answer } else { munge(&answer) };
+    let answer_for_a = if munge_offer { answer } else { munge(&b.pc.certificate(), &answer) };
     wait(a.pc.set_remote_description(answer_for_a)).unwrap();
     b.trickle_to(&a);
     if munge_offer {
@@ -74,6 +88,39 @@ fn munged_offer_fingerprint_fails_the_answerer() {
 #[test]
 fn munged_answer_fingerprint_fails_the_offerer() {
     run(false);
+}
+
+/// RFC 8122, section 5: the strongest hash function decides. Wrong sha-256 fingerprints are
+/// not rescued by a correct sha-1 one beside them.
+#[test]
+fn a_correct_weaker_fingerprint_does_not_rescue_wrong_strong_ones() {
+    let sha1_line = |cert: &Certificate| format!("a=fingerprint:sha-1 {}\r\n", cert.fingerprint(HashAlgorithm::Sha1).hex());
+    run_with(true, |cert, offer| munge_with(offer, &sha1_line(cert)));
+    run_with(false, |cert, answer| munge_with(answer, &sha1_line(cert)));
+}
+
+/// A certificate given in the configuration is the one presented: its fingerprint is in the
+/// offer, and the far side's check of the certificate it received passes. RSA works as an
+/// option.
+#[test]
+fn configured_and_rsa_certificates_are_presented() {
+    let cert = Certificate::generate(KeyAlgorithm::EcdsaP256, None).unwrap();
+    let config = Configuration { certificates: vec![cert.clone()], ..Default::default() };
+    let a = Peer::with(PeerConnection::with_settings(config, Settings::loopback()).unwrap());
+    assert_eq!(a.pc.certificate(), cert);
+    let rsa = Settings { certificate_key: KeyAlgorithm::Rsa { modulus_length: 2048 }, ..Settings::loopback() };
+    let b = Peer::with(PeerConnection::with_settings(Configuration::default(), rsa).unwrap());
+    let dc_a = a.pc.create_data_channel("cert", DataChannelInit::default()).unwrap();
+    negotiate(&a, &b);
+    wait_open(&dc_a);
+    let offer = a.pc.local_description().unwrap();
+    let expected = format!("a=fingerprint:sha-256 {}", cert.fingerprint(HashAlgorithm::Sha256).hex());
+    assert!(offer.sdp.lines().all(|l| !l.starts_with("a=fingerprint:") || l == expected), "{}", offer.sdp);
+    assert!(offer.sdp.contains(&expected));
+    // An expired certificate is refused when the connection is made.
+    let expired = Certificate::generate(KeyAlgorithm::EcdsaP256, Some(Duration::ZERO)).unwrap();
+    let err = PeerConnection::new(Configuration { certificates: vec![expired], ..Default::default() }).unwrap_err();
+    assert_eq!(err.name(), "InvalidAccessError");
 }
 
 #[test]

@@ -14,7 +14,23 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 
 use super::CAT;
-use crate::jsep::{pem_certificate_der, Fingerprint};
+use crate::jsep::{pem_certificate_der, verify_certificate, Fingerprint};
+use crate::Certificate;
+
+/// Makes every `dtlssrtpdec` inside `webrtcbin` present `certificate` instead of
+/// GStreamer's default, a process-wide RSA-2048 one. The decoder holds the DTLS connection
+/// that its encoder takes over when it starts, so a certificate set as the decoder joins
+/// the bin, still in the NULL state, is the one both use.
+pub(crate) fn present_certificate(webrtcbin: &gst::Element, certificate: &Certificate) {
+    let Some(bin) = webrtcbin.downcast_ref::<gst::Bin>() else { return };
+    let pem = certificate.dtls_pem();
+    bin.connect_deep_element_added(move |_, _, element| {
+        if element.factory().is_some_and(|f| f.name() == "dtlssrtpdec") {
+            gst::debug!(CAT, obj = element, "presenting wkrtc's certificate");
+            element.set_property("pem", &pem);
+        }
+    });
+}
 
 const PENDING: u8 = 0;
 const VERIFIED: u8 = 1;
@@ -91,20 +107,20 @@ impl FingerprintGate {
                     inner.unverified.push(der);
                     return;
                 }
-                Some(fps) => fps.iter().find(|fp| fp.matches(&der)).map(|fp| format!("{:?}", fp.algorithm)),
+                Some(fps) => verify_certificate(fps, &der),
             }
         };
         match verdict {
-            Some(alg) => {
-                gst::debug!(CAT, "peer certificate matches the remote {} fingerprint", alg);
+            Ok(alg) => {
+                gst::debug!(CAT, "peer certificate matches the remote {} fingerprint", alg.name());
                 // A rejection is final: a second, matching certificate does not reopen the gate.
                 if self.state.compare_exchange(PENDING, VERIFIED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     (self.on_verdict)(Verdict::Verified);
                 }
             }
-            None => {
-                gst::warning!(CAT, "peer certificate does not match the remote description's a=fingerprint");
-                self.reject("the peer's DTLS certificate does not match the a=fingerprint of the remote description");
+            Err(reason) => {
+                gst::warning!(CAT, "{}", reason);
+                self.reject(&reason);
             }
         }
     }

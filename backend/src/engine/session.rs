@@ -12,7 +12,7 @@ use super::dtls::FingerprintGate;
 use super::CAT;
 use crate::configuration::{BundlePolicy, Configuration, EngineIceServers, IceTransportPolicy};
 use crate::jsep::{SdpType, Side};
-use crate::{Error, Result, Settings};
+use crate::{Certificate, Error, Result, Settings};
 
 /// What a session reports, from whichever GStreamer thread it happens on.
 pub(crate) enum SessionSignal {
@@ -83,7 +83,7 @@ fn sdp_type(t: SdpType) -> WebRTCSDPType {
 }
 
 impl Session {
-    pub fn new(config: &Configuration, servers: &EngineIceServers, settings: &Settings, gate: &Arc<FingerprintGate>, sink: Sink) -> Result<Self> {
+    pub fn new(config: &Configuration, servers: &EngineIceServers, settings: &Settings, certificate: &Certificate, gate: &Arc<FingerprintGate>, sink: Sink) -> Result<Self> {
         let make_err = |e: glib::BoolError| Error::Operation(format!("cannot create webrtcbin: {e}"));
         let webrtcbin = gst::ElementFactory::make("webrtcbin").build().map_err(make_err)?;
         let pipeline = gst::Pipeline::new();
@@ -125,6 +125,7 @@ impl Session {
             gst::warning!(CAT, "webrtcbin's ICE agent is not libnice: UPnP and pacing settings not applied");
         }
 
+        super::dtls::present_certificate(&webrtcbin, certificate);
         gate.attach(&webrtcbin);
         super::rtcp::filter_byes(&webrtcbin);
         let session = Self {
@@ -392,7 +393,8 @@ mod tests {
     fn session(settings: &Settings) -> Session {
         crate::engine::init().unwrap();
         let gate = FingerprintGate::new(|_| {});
-        Session::new(&Configuration::default(), &EngineIceServers::default(), settings, &gate, Arc::new(|_| {})).unwrap()
+        let certificate = Certificate::generate(Default::default(), None).unwrap();
+        Session::new(&Configuration::default(), &EngineIceServers::default(), settings, &certificate, &gate, Arc::new(|_| {})).unwrap()
     }
 
     /// libnice turns UPnP on by default, which multicasts SSDP off the machine: wkrtc's

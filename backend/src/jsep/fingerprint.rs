@@ -6,8 +6,9 @@ use sha2::Digest;
 
 use crate::{Error, Result};
 
-/// A hash function allowed in `a=fingerprint`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A hash function allowed in `a=fingerprint`, weakest first: the order is the strength
+/// RFC 8122, section 5 ranks them by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HashAlgorithm {
     /// `sha-1`
     Sha1,
@@ -105,6 +106,22 @@ impl Fingerprint {
     }
 }
 
+/// Checks the certificate a peer presented against the fingerprints of its description
+/// (RFC 8122, section 5): only the strongest hash function among them counts, and every
+/// fingerprint of that function must match, since a DTLS peer presents one certificate. A
+/// weaker function (sha-1 beside sha-256, say) is ignored, so a correct weak fingerprint
+/// cannot vouch for a certificate the strong ones reject. Returns the function that decided.
+pub fn verify_certificate(expected: &[Fingerprint], der: &[u8]) -> std::result::Result<HashAlgorithm, String> {
+    let Some(strongest) = expected.iter().map(|fp| fp.algorithm).max() else {
+        return Err("the remote description has no usable a=fingerprint".into());
+    };
+    let digest = strongest.digest(der);
+    match expected.iter().filter(|fp| fp.algorithm == strongest).all(|fp| fp.value == digest) {
+        true => Ok(strongest),
+        false => Err(format!("the peer's DTLS certificate does not match the {} a=fingerprint of the remote description", strongest.name())),
+    }
+}
+
 /// Decodes the first certificate of a PEM text to DER.
 pub fn pem_certificate_der(pem: &str) -> Option<Vec<u8>> {
     use base64::Engine;
@@ -127,6 +144,27 @@ mod tests {
         assert!(!fp.matches(b"another certificate"));
         let lower = Fingerprint::parse(&format!("SHA-256 {}", hex.join(":").to_lowercase())).unwrap();
         assert_eq!(lower, fp);
+    }
+
+    fn fingerprint(alg: HashAlgorithm, der: &[u8]) -> Fingerprint {
+        Fingerprint { algorithm: alg, value: alg.digest(der) }
+    }
+
+    #[test]
+    fn the_strongest_function_decides() {
+        let (cert, other) = (b"the certificate".as_slice(), b"another one".as_slice());
+        use HashAlgorithm::*;
+        // A correct sha-1 does not rescue wrong sha-256 ones, and a wrong sha-1 does not spoil
+        // a correct sha-256.
+        let wrong_strong = [fingerprint(Sha256, other), fingerprint(Sha1, cert)];
+        assert!(verify_certificate(&wrong_strong, cert).unwrap_err().contains("sha-256"));
+        assert_eq!(verify_certificate(&[fingerprint(Sha256, cert), fingerprint(Sha1, other)], cert), Ok(Sha256));
+        // sha-512 outranks sha-256; every fingerprint of the strongest function must match.
+        assert_eq!(verify_certificate(&[fingerprint(Sha256, other), fingerprint(Sha512, cert)], cert), Ok(Sha512));
+        assert!(verify_certificate(&[fingerprint(Sha384, cert), fingerprint(Sha384, other)], cert).is_err());
+        // Alone, a sha-1 fingerprint is the strongest offered and is used.
+        assert_eq!(verify_certificate(&[fingerprint(Sha1, cert)], cert), Ok(Sha1));
+        assert!(verify_certificate(&[], cert).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod sdp;
 mod signaling;
 
 pub use candidate::{CandidateRoute, IceCandidate};
-pub use fingerprint::{pem_certificate_der, Fingerprint, HashAlgorithm};
+pub use fingerprint::{pem_certificate_der, verify_certificate, Fingerprint, HashAlgorithm};
 pub use media::{FormatLines, MediaSection, RtpFormat, RtpTransceiverDirection, TRANSPORT_CC};
 pub use sdp::{ParsedDescription, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE};
 pub use signaling::{Jsep, Side, SignalingState};

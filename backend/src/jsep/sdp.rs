@@ -166,15 +166,29 @@ impl ParsedDescription {
     /// Writes `ufrag` and `pwd` into every `a=ice-ufrag`/`a=ice-pwd` line, session and media
     /// level. Used for ICE restarts, whose credentials webrtcbin 1.22 does not write itself.
     pub fn set_ice_credentials(&mut self, ufrag: &str, pwd: &str) {
-        let value = |key: &str| match key {
-            "ice-ufrag" => Some(ufrag),
-            "ice-pwd" => Some(pwd),
+        self.replace_attributes(|key| match key {
+            "ice-ufrag" => Some(ufrag.to_owned()),
+            "ice-pwd" => Some(pwd.to_owned()),
             _ => None,
-        };
+        });
+    }
+
+    /// Writes `fingerprint` into every `a=fingerprint` line, session and media level.
+    /// webrtcbin 1.22 hashes the certificate together with its private key when the
+    /// certificate is not its own default one, so it advertises a wrong fingerprint for
+    /// the certificates wkrtc gives it.
+    pub fn set_fingerprint(&mut self, fingerprint: &Fingerprint) {
+        let value = format!("{} {}", fingerprint.algorithm.name(), fingerprint.hex());
+        self.replace_attributes(|key| (key == "fingerprint").then(|| value.clone()));
+    }
+
+    /// Replaces the value of every attribute, session and media level, for which `value`
+    /// gives one.
+    fn replace_attributes(&mut self, value: impl Fn(&str) -> Option<String>) {
         for i in 0..self.msg.attributes_len() {
             let Some(key) = self.msg.attribute(i).map(|a| a.key().to_owned()) else { continue };
             if let Some(new) = value(&key) {
-                let _ = self.msg.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(new)));
+                let _ = self.msg.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(&new)));
             }
         }
         for m in 0..self.msg.medias_len() {
@@ -182,7 +196,7 @@ impl ParsedDescription {
             for i in 0..media.attributes_len() {
                 let Some(key) = media.attribute(i).map(|a| a.key().to_owned()) else { continue };
                 if let Some(new) = value(&key) {
-                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(new)));
+                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(&new)));
                 }
             }
         }
@@ -337,6 +351,15 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         assert_eq!(text.matches("a=ice-ufrag:NEWU").count(), 2);
         assert_eq!(text.matches("a=ice-pwd:NEWPASSWORDNEWPASSWORD").count(), 2);
         assert!(!text.contains("abcd"));
+    }
+
+    #[test]
+    fn fingerprints_are_rewritten_everywhere() {
+        let mut d = parsed(OFFER).unwrap();
+        let fp = Fingerprint { algorithm: crate::jsep::HashAlgorithm::Sha256, value: vec![0xAB; 32] };
+        d.set_fingerprint(&fp);
+        let again = parsed(&d.to_text()).unwrap();
+        assert_eq!(again.fingerprints().unwrap(), vec![fp]);
     }
 
     #[test]

@@ -26,10 +26,10 @@ use crate::engine::ice::IceCredentials;
 use crate::engine::session::{Session, SessionSignal, Sink};
 use crate::engine::{self, CAT};
 use crate::jsep::{
-    CandidateRoute, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE,
+    CandidateRoute, HashAlgorithm, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE,
 };
 use crate::media::{MediaStreamTrack, RtpTransceiver};
-use crate::{Configuration, Error, Result, Settings};
+use crate::{Certificate, Configuration, Error, Result, Settings};
 
 /// How long one webrtcbin call in an operation may take before it is an `OperationError`.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -155,6 +155,9 @@ struct Inner {
     config: Configuration,
     servers: EngineIceServers,
     settings: Settings,
+    /// The DTLS identity: the configuration's first certificate, or one made for this
+    /// connection. Every session generation presents it.
+    certificate: Certificate,
     events: flume::Sender<Event>,
     receiver: flume::Receiver<Event>,
     ops: flume::Sender<Op>,
@@ -252,12 +255,17 @@ impl PeerConnection {
     pub fn with_settings(config: Configuration, settings: Settings) -> Result<Self> {
         engine::init()?;
         let servers = config.validate()?;
+        let certificate = match config.certificates.first() {
+            Some(c) => c.clone(),
+            None => Certificate::generate(settings.certificate_key, None)?,
+        };
         let (events, receiver) = flume::unbounded();
         let (ops, ops_rx) = flume::unbounded::<Op>();
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             config,
             servers,
             settings,
+            certificate,
             events,
             receiver,
             ops,
@@ -622,6 +630,11 @@ impl PeerConnection {
     pub fn configuration(&self) -> Configuration {
         self.inner.config.clone()
     }
+    /// The certificate this connection presents in its DTLS handshakes, whose fingerprint
+    /// its descriptions carry (the configuration's first, or the one wkrtc generated).
+    pub fn certificate(&self) -> Certificate {
+        self.inner.certificate.clone()
+    }
 }
 
 impl Drop for PeerConnection {
@@ -661,7 +674,7 @@ impl Inner {
                 inner.on_signal(generation, signal);
             }
         });
-        Session::new(&self.config, &self.servers, &self.settings, gate, sink)
+        Session::new(&self.config, &self.servers, &self.settings, &self.certificate, gate, sink)
     }
 
     /// The session, unless the connection is closed or failed.
@@ -713,6 +726,7 @@ impl Inner {
     /// The rewrites every local description gets.
     fn rewrite_local(&self, msg: gst_sdp::SDPMessage, creds: Option<&IceCredentials>) -> ParsedDescription {
         let mut parsed = ParsedDescription::from_message(msg);
+        parsed.set_fingerprint(&self.certificate.fingerprint(HashAlgorithm::Sha256));
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
         if let Some(c) = creds {
             parsed.set_ice_credentials(&c.ufrag, &c.pwd);
