@@ -26,6 +26,7 @@ PACKAGES=(
   g++
   meson
   ninja-build
+  python3-venv
 )
 
 missing=()
@@ -39,6 +40,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wkrtc setup: installing ${missing[*]}"
   $SUDO apt-get update -qq || echo "wkrtc setup: apt-get update reported errors; trying the install anyway" >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# aiortc (PyPI), a strict third-party WebRTC peer for tests/tests/aiortc_interop.rs, in a
+# virtual environment of wkrtc's own (Debian's Python refuses system-wide pip installs).
+VENV=${WKRTC_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/wkrtc/venv}
+if ! "$VENV/bin/python3" -c 'import aiortc' 2>/dev/null; then
+  echo "wkrtc setup: installing aiortc into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check aiortc==1.16.0
 fi
 
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then

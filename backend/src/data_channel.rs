@@ -9,6 +9,7 @@ use gst::prelude::*;
 use gst_webrtc::{WebRTCDataChannel, WebRTCDataChannelState};
 
 use crate::engine::CAT;
+use crate::jsep::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::{Error, Result};
 
 /// `RTCDataChannelInit`.
@@ -138,6 +139,9 @@ struct Shared {
     closed: AtomicBool,
     /// Set when the connection ended under the channel.
     ended: AtomicBool,
+    /// Set when the peer sent more than wkrtc's `a=max-message-size`: nothing more is
+    /// delivered, and the channel closes.
+    oversized: AtomicBool,
     /// The peer's `a=max-message-size`, shared with the peer connection.
     max_message_size: Arc<AtomicU64>,
     /// Messages sent while wkrtc knows the channel is open but webrtcbin does not yet.
@@ -233,6 +237,7 @@ impl DataChannel {
             closing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            oversized: AtomicBool::new(false),
             max_message_size,
             held: Mutex::new(Vec::new()),
             counters: Default::default(),
@@ -405,12 +410,34 @@ impl Shared {
     /// before it marks the channel open (the open runs on its task thread, messages on the
     /// streaming thread); the peer only sends once it has the channel open, so wkrtc reports
     /// `open` first, as the W3C orders them.
+    ///
+    /// A message larger than wkrtc's `a=max-message-size` means the peer ignored it, and
+    /// webrtcbin 1.22 hands such a message over in pieces (see [`DEFAULT_MAX_MESSAGE_SIZE`]):
+    /// the first piece is already past the limit, so no piece is ever delivered as if it were
+    /// a message. The channel reports an `error` and closes; what arrives after is dropped.
     fn received(&self, message: Message) {
         self.state_changed(DataChannelState::Open);
         let len = match &message {
             Message::Text(t) => t.len(),
             Message::Binary(b) => b.len(),
         };
+        if self.oversized.load(Ordering::Acquire) {
+            gst::debug!(CAT, "dropping {} bytes received after an oversized message", len);
+            return;
+        }
+        if len as u64 > DEFAULT_MAX_MESSAGE_SIZE {
+            self.oversized.store(true, Ordering::Release);
+            let why = format!(
+                "the peer sent a message of more than {DEFAULT_MAX_MESSAGE_SIZE} bytes, wkrtc's a=max-message-size (at least {len} bytes): it cannot be received whole, so the channel is closed"
+            );
+            gst::warning!(CAT, "{}", why);
+            let _ = self.events.send(DataChannelEvent::Error(Error::Operation(why)));
+            // Not from inside webrtcbin's message signal: its close procedure takes locks
+            // the streaming thread may hold.
+            let channel = self.lock().channel.clone();
+            std::thread::spawn(move || channel.close());
+            return;
+        }
         self.counters[2].fetch_add(1, Ordering::Relaxed);
         self.counters[3].fetch_add(len as u64, Ordering::Relaxed);
         let _ = self.events.send(DataChannelEvent::Message(message));

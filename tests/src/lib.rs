@@ -16,6 +16,7 @@
 //! is the smoke test: the in-browser pair of peer connections ([`pages::LOCAL_PAIR`]) in both
 //! browsers.
 
+pub mod aiortc;
 pub mod browser;
 pub mod netns;
 pub mod report;
