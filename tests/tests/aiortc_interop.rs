@@ -34,7 +34,7 @@ fn settings() -> Result<Settings> {
 /// The i-th message wkrtc sends: text and binary in turns, up to 64 KiB.
 fn payload(i: usize) -> Message {
     let size: usize = [1, 100, 1200, 5000, 16384, 65536][i % 6];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let mut s = format!("{i}:");
         s.extend(std::iter::repeat_n('y', size.saturating_sub(s.len())));
         s.truncate(size);
@@ -203,7 +203,8 @@ fn main() -> ExitCode {
             return tally.finish();
         }
     }
-    let scenarios: [(&str, fn() -> Result<String>); 4] =
+    type Scenario = fn() -> Result<String>;
+    let scenarios: [(&str, Scenario); 4] =
         [("wkrtc-offers-ecdsa", ecdsa_call), ("wkrtc-offers-rsa-refused", rsa_refused), ("aiortc-offers", aiortc_offers), ("oversize", oversize)];
     for (name, scenario) in scenarios {
         if runner::wanted(name) {
