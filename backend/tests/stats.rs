@@ -220,3 +220,26 @@ fn stats_after_close_is_invalid_state() {
     a.pc.close();
     assert_eq!(wait(a.pc.get_stats()).unwrap_err().name(), "InvalidStateError");
 }
+
+/// Each `framesPerSecond` is measured on its own stream: the media source at the track, the
+/// outbound stream at the encoder's output, the inbound stream at the decoder's output.
+/// With `maxFramerate` 10 on a 30 frames/s source, only the source says 30.
+#[test]
+fn frame_rates_are_measured_where_they_happen() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let video = MediaStreamTrack::test_pattern(MediaKind::Video, SMALL).unwrap();
+    let sender = a.pc.add_track(&video, &["s".into()]).unwrap();
+    negotiate(&a, &b);
+    let mut p = sender.parameters();
+    p.encodings[0].max_framerate = Some(10.0);
+    wait(async move { sender.set_parameters(p).await }).unwrap();
+    let rate = |r: &StatsReport, kind| r.of_type(kind).find_map(|s| s.number("framesPerSecond")).unwrap_or(0.0);
+    // Two whole seconds after the change, the windows hold only limited frames.
+    let settled = Instant::now() + std::time::Duration::from_millis(2500);
+    let ra = until(&a, "a sender past its first limited seconds", |r| Instant::now() > settled && rate(r, StatsType::OutboundRtp) > 0.0);
+    let rb = until(&b, "a decoded frame rate", |r| rate(r, StatsType::InboundRtp) > 0.0);
+    let (source, sent, decoded) = (rate(&ra, StatsType::MediaSource), rate(&ra, StatsType::OutboundRtp), rate(&rb, StatsType::InboundRtp));
+    assert!(source > 15.0, "the source runs at 30 frames/s, measured {source}");
+    assert!((5.0..=13.0).contains(&sent), "encoded at most 10 frames/s, measured {sent}");
+    assert!((5.0..=13.0).contains(&decoded), "decoded at most 10 frames/s, measured {decoded}");
+}

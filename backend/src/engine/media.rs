@@ -12,6 +12,38 @@ use super::CAT;
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::{Error, Result};
 
+/// Frames per second over the last whole second, for getStats' `framesPerSecond`: a video
+/// track's frames, an encoder's or a decoder's output, each measured where it happens.
+#[derive(Debug)]
+pub(crate) struct FrameRate(Mutex<(std::time::Instant, u64, f64)>);
+
+impl Default for FrameRate {
+    fn default() -> Self {
+        Self(Mutex::new((std::time::Instant::now(), 0, 0.0)))
+    }
+}
+
+impl FrameRate {
+    /// Records that `total` frames have passed so far.
+    pub fn tick(&self, total: u64) {
+        let mut rate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = rate.0.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            *rate = (std::time::Instant::now(), total, total.saturating_sub(rate.1) as f64 / elapsed);
+        }
+    }
+
+    /// The rate over the last whole second; 0 once frames stopped for two seconds.
+    pub fn get(&self) -> f64 {
+        let rate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if rate.0.elapsed().as_secs_f64() > 2.0 {
+            0.0
+        } else {
+            rate.2
+        }
+    }
+}
+
 /// What wkrtc measures on an encoder or a decoder for getStats: frames in and out, key
 /// frames, bytes out, and the time frames spend inside (matched by timestamp).
 #[derive(Debug, Default)]
@@ -21,6 +53,8 @@ pub(crate) struct CodecCounters {
     key_frames: AtomicU64,
     bytes_out: AtomicU64,
     time_ns: AtomicU64,
+    /// Frames out per second.
+    out_rate: FrameRate,
     /// Input timestamps with the moment they went in, oldest first.
     pending: Mutex<std::collections::VecDeque<(gst::ClockTime, std::time::Instant)>>,
     /// The GStreamer element (encoderImplementation, decoderImplementation).
@@ -40,6 +74,8 @@ pub struct CodecFigures {
     pub bytes_out: u64,
     /// Seconds frames spent inside, summed.
     pub total_time: f64,
+    /// Frames out over the last whole second.
+    pub frames_per_second: f64,
 }
 
 impl CodecCounters {
@@ -71,7 +107,8 @@ impl CodecCounters {
             let c = Arc::downgrade(&counters);
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                 if let (Some(c), Some(buffer)) = (c.upgrade(), info.buffer()) {
-                    c.frames_out.fetch_add(1, Ordering::Relaxed);
+                    let frames = c.frames_out.fetch_add(1, Ordering::Relaxed) + 1;
+                    c.out_rate.tick(frames);
                     c.bytes_out.fetch_add(buffer.size() as u64, Ordering::Relaxed);
                     if !key_on_input && is_key(buffer) {
                         c.key_frames.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +140,7 @@ impl CodecCounters {
             key_frames: self.key_frames.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             total_time: self.time_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            frames_per_second: self.out_rate.get(),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use gst::prelude::*;
 
 use super::codec::MediaKind;
+use crate::engine::media::FrameRate;
 use crate::engine::CAT;
 use crate::{Error, Result};
 
@@ -111,8 +112,8 @@ struct Inner {
     frames: AtomicU64,
     /// The last video frame's width and height (width in the high half).
     size: AtomicU64,
-    /// Frames per second over the last whole second: (window start, frames then, rate).
-    rate: Mutex<(std::time::Instant, u64, f64)>,
+    /// Video frames per second.
+    rate: FrameRate,
     /// Audio: the last buffer's level, and the W3C's total energy and duration.
     levels: Mutex<Option<AudioLevels>>,
     outputs: Mutex<Vec<Output>>,
@@ -166,7 +167,7 @@ impl MediaStreamTrack {
                 ended: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
                 size: AtomicU64::new(0),
-                rate: Mutex::new((std::time::Instant::now(), 0, 0.0)),
+                rate: FrameRate::default(),
                 levels: Mutex::default(),
                 outputs: Mutex::default(),
                 source: Mutex::default(),
@@ -313,12 +314,7 @@ impl MediaStreamTrack {
         let frames = self.inner.frames.fetch_add(1, Ordering::Relaxed) + 1;
         match self.inner.kind {
             MediaKind::Video => {
-                let mut rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
-                let elapsed = rate.0.elapsed().as_secs_f64();
-                if elapsed >= 1.0 {
-                    *rate = (std::time::Instant::now(), frames, (frames - rate.1) as f64 / elapsed);
-                }
-                drop(rate);
+                self.inner.rate.tick(frames);
                 if let Some(s) = sample.caps().and_then(|c| c.structure(0)) {
                     let (w, h) = (s.get::<i32>("width").unwrap_or(0) as u32, s.get::<i32>("height").unwrap_or(0) as u32);
                     self.inner.size.store((u64::from(w) << 32) | u64::from(h), Ordering::Relaxed);
@@ -452,12 +448,7 @@ impl MediaStreamTrack {
 
     /// Video frames per second over the last whole second (0 once frames stop).
     pub fn frame_rate(&self) -> f64 {
-        let rate = self.inner.rate.lock().unwrap_or_else(|e| e.into_inner());
-        if rate.0.elapsed().as_secs_f64() > 2.0 {
-            0.0
-        } else {
-            rate.2
-        }
+        self.inner.rate.get()
     }
 
     /// The size of the last video frame, once there is one.

@@ -574,7 +574,6 @@ impl PeerConnection {
                     receiver_track_id: received.id().to_owned(),
                     frames_decoded: receiver.frames_decoded(),
                     frame_size: received.frame_size(),
-                    frame_rate: received.frame_rate(),
                     received_levels: received.audio_levels(),
                     receiving: t.receiving(),
                     encoder: sender.encoder_figures(),

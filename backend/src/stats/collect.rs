@@ -40,9 +40,8 @@ pub(crate) struct TransceiverSnapshot {
     pub codec: Option<(u8, RtpCodecCapability)>,
     pub receiver_track_id: String,
     pub frames_decoded: u64,
-    /// The last decoded frame's size and the decoded frame rate.
+    /// The last decoded frame's size.
     pub frame_size: Option<(u32, u32)>,
-    pub frame_rate: f64,
     /// The peer announced sending here.
     pub receiving: bool,
     /// What wkrtc measured on its encoder and decoder, with their element names.
@@ -293,11 +292,11 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
             if let (Some((f, name)), "video") = (&t.encoder, t.kind) {
                 out.set_u64("framesEncoded", f.frames_out).set_u64("framesSent", f.frames_out).set_u64("keyFramesEncoded", f.key_frames);
                 out.set_f64("totalEncodeTime", f.total_time).set_str("encoderImplementation", name.clone());
+                out.set_f64("framesPerSecond", f.frames_per_second);
             }
             if let (Some((w, h)), "video") = (t.source_size, t.kind) {
                 let scale = t.scale_down.max(1.0);
                 out.set_u64("frameWidth", (f64::from(w) / scale) as u64).set_u64("frameHeight", (f64::from(h) / scale) as u64);
-                out.set_f64("framesPerSecond", t.source_rate);
             }
             if let Some(e) = find("outbound-rtp", ssrc) {
                 out.set_u64("packetsSent", e.u64("packets-sent").unwrap_or(0)).set_u64("bytesSent", e.u64("bytes-sent").unwrap_or(0));
@@ -358,9 +357,9 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
                 }
             }
             if t.kind == "video" {
-                inb.set_u64("framesDecoded", t.frames_decoded).set_f64("framesPerSecond", t.frame_rate);
+                inb.set_u64("framesDecoded", t.frames_decoded);
                 if let Some((f, name)) = &t.decoder {
-                    inb.set_u64("framesReceived", f.frames_in).set_u64("keyFramesDecoded", f.key_frames);
+                    inb.set_f64("framesPerSecond", f.frames_per_second).set_u64("framesReceived", f.frames_in).set_u64("keyFramesDecoded", f.key_frames);
                     inb.set_f64("totalDecodeTime", f.total_time).set_str("decoderImplementation", name.clone());
                 }
                 if let Some((w, h)) = t.frame_size {
