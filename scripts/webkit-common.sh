@@ -88,7 +88,11 @@ install_wkrtc() {
         meson setup --buildtype "$buildtype" --prefix "$PREFIX" "$WK/meson" "$ROOT" >/dev/null
     fi
     rm -rf "$stage"
-    "${NICE[@]}" env DESTDIR="$stage" meson install -C "$WK/meson" --quiet >/dev/null
+    if ! "${NICE[@]}" env DESTDIR="$stage" meson install -C "$WK/meson" --quiet > "$WK/meson-install.log" 2>&1; then
+        tail -n 30 "$WK/meson-install.log" >&2
+        log "wkrtc: meson install failed (all of it in $WK/meson-install.log)"
+        exit 1
+    fi
     (cd "$stage$PREFIX" && find . -type f) | while read -r f; do
         cmp -s "$stage$PREFIX/$f" "$PREFIX/$f" && continue
         mkdir -p "$(dirname "$PREFIX/$f")"
