@@ -27,10 +27,22 @@ mod ffi {
         credential: String,
     }
 
-    /// `RTCConfiguration`, and `loopback` for tests (gather 127.0.0.1 only).
+    /// `RTCCertificate`: both PEMs (what WebKit keeps), `expires` in milliseconds since
+    /// the Unix epoch, and the sha-256 fingerprint (`getFingerprints()`).
+    struct CertificateFfi {
+        certificate_pem: String,
+        private_key_pem: String,
+        expires: f64,
+        fingerprint_algorithm: String,
+        fingerprint: String,
+    }
+
+    /// `RTCConfiguration` (`certificates`: only the PEMs are read), and `loopback` for tests
+    /// (gather 127.0.0.1 only).
     struct ConfigFfi {
         ice_servers: Vec<IceServerFfi>,
         relay_only: bool,
+        certificates: Vec<CertificateFfi>,
         loopback: bool,
     }
 
@@ -92,6 +104,12 @@ mod ffi {
         type TrackHandle;
 
         fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle>;
+        /// `RTCPeerConnection.generateCertificate(algorithm)`: the W3C AlgorithmIdentifier as
+        /// JSON (`{"name": "ECDSA", "namedCurve": "P-256"}`, or RSASSA-PKCS1-v1_5 with
+        /// `modulusLength`, `publicExponent` as an array of bytes and `hash`; `expires` in
+        /// milliseconds). Synchronous: an ECDSA key takes well under a millisecond, an RSA
+        /// key tens of milliseconds and more.
+        fn generate_certificate(algorithm: &str, error: &mut ErrorFfi) -> CertificateFfi;
         fn creation_error(self: &PeerConnectionHandle) -> ErrorFfi;
         fn create_offer(self: &PeerConnectionHandle, ice_restart: bool, done: UniquePtr<SdpCallback>);
         fn create_answer(self: &PeerConnectionHandle, done: UniquePtr<SdpCallback>);
@@ -252,7 +270,7 @@ mod ffi {
 }
 
 use ffi::{
-    ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback,
+    CertificateFfi, ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback,
     VoidCallback,
 };
 
@@ -302,11 +320,49 @@ pub struct PeerConnectionHandle {
     jobs: Option<flume::Sender<Job>>,
 }
 
+fn certificate_ffi(c: &wkrtc::Certificate) -> CertificateFfi {
+    let fingerprint = c.fingerprint(wkrtc::jsep::HashAlgorithm::Sha256);
+    CertificateFfi {
+        certificate_pem: c.certificate_pem().into(),
+        private_key_pem: c.private_key_pem().into(),
+        expires: c.expires_millis(),
+        fingerprint_algorithm: fingerprint.algorithm.name().into(),
+        fingerprint: fingerprint.hex().to_lowercase(),
+    }
+}
+
+fn generate_certificate(algorithm: &str, error: &mut ErrorFfi) -> CertificateFfi {
+    let generated = guard(
+        "generate_certificate",
+        || {
+            let json: serde_json::Value = serde_json::from_str(algorithm).map_err(|e| wkrtc::Error::Type(format!("the algorithm is not JSON: {e}")))?;
+            let (key, expires) = wkrtc::KeyAlgorithm::from_w3c(&json)?;
+            wkrtc::Certificate::generate(key, expires)
+        },
+        || Err(wkrtc::Error::Operation("internal error in wkrtc".into())),
+    );
+    *error = generated.as_ref().map_or_else(err, |_| ok());
+    generated.map(|c| certificate_ffi(&c)).unwrap_or(CertificateFfi {
+        certificate_pem: String::new(),
+        private_key_pem: String::new(),
+        expires: 0.0,
+        fingerprint_algorithm: String::new(),
+        fingerprint: String::new(),
+    })
+}
+
 fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle> {
+    let failed = |e| Box::new(PeerConnectionHandle { pc: None, creation_error: Some(e), jobs: None });
     guard(
         "create_peer_connection",
         || {
+            let certificates = config.certificates.iter().map(|c| wkrtc::Certificate::from_pem(&c.certificate_pem, &c.private_key_pem)).collect::<wkrtc::Result<Vec<_>>>();
+            let certificates = match certificates {
+                Ok(c) => c,
+                Err(e) => return failed(e),
+            };
             let configuration = Configuration {
+                certificates,
                 ice_servers: config
                     .ice_servers
                     .iter()
@@ -336,10 +392,10 @@ fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> B
                         .ok();
                     Box::new(PeerConnectionHandle { pc: Some(pc), creation_error: None, jobs: Some(jobs) })
                 }
-                Err(e) => Box::new(PeerConnectionHandle { pc: None, creation_error: Some(e), jobs: None }),
+                Err(e) => failed(e),
             }
         },
-        || Box::new(PeerConnectionHandle { pc: None, creation_error: Some(wkrtc::Error::Operation("internal error in wkrtc".into())), jobs: None }),
+        || failed(wkrtc::Error::Operation("internal error in wkrtc".into())),
     )
 }
 

@@ -269,6 +269,16 @@ void Track::setFrameCallback(FrameCallback f)
 Error Track::pushSample(GstSample* sample) { return toError(m_impl->handle->push_sample(reinterpret_cast<std::size_t>(sample))); }
 void Track::stop() { m_impl->handle->stop(); }
 
+std::optional<Certificate> generateCertificate(std::string_view algorithmJson, Error& error)
+{
+    ffi::ErrorFfi e;
+    auto c = ffi::generate_certificate(rstr(algorithmJson), e);
+    error = toError(e);
+    if (error)
+        return std::nullopt;
+    return Certificate { std::string(c.certificate_pem), std::string(c.private_key_pem), c.expires, std::string(c.fingerprint_algorithm), std::string(c.fingerprint) };
+}
+
 PeerConnection::PeerConnection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
 PeerConnection::~PeerConnection() { m_impl->handle->close(); }
 
@@ -284,6 +294,12 @@ std::unique_ptr<PeerConnection> PeerConnection::create(const Configuration& conf
         config.ice_servers.push_back(std::move(s));
     }
     config.relay_only = configuration.relayOnly;
+    for (auto& certificate : configuration.certificates) {
+        ffi::CertificateFfi c;
+        c.certificate_pem = rust::String(certificate.certificatePem);
+        c.private_key_pem = rust::String(certificate.privateKeyPem);
+        config.certificates.push_back(std::move(c));
+    }
     config.loopback = configuration.loopback;
     auto handle = ffi::create_peer_connection(config, std::make_unique<EventSinkImpl>(std::move(callbacks)));
     error = toError(handle->creation_error());

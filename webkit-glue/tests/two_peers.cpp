@@ -7,6 +7,7 @@
 
 #include <gst/gst.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -181,7 +182,23 @@ int main()
     };
 
     wkrtc::Error error;
-    a = wkrtc::PeerConnection::create(config, std::move(ca), error);
+    // A presents a certificate of its own, as a page's generateCertificate() gives it.
+    auto certificate = wkrtc::generateCertificate(R"({"name":"ECDSA","namedCurve":"P-256","expires":86400000})", error);
+    check(!error && certificate && certificate->fingerprintAlgorithm == "sha-256" && certificate->fingerprint.size() == 95
+            && certificate->certificatePem.find("BEGIN CERTIFICATE") != std::string::npos,
+        "generateCertificate(ECDSA P-256)");
+    auto now = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+    check(certificate->expires > now + 86000e3 && certificate->expires < now + 86500e3, "the certificate expires in a day");
+    check(!wkrtc::generateCertificate(R"({"name":"ECDSA","namedCurve":"P-521"})", error) && error.name == "NotSupportedError",
+        "generateCertificate(P-521) is a NotSupportedError");
+    wkrtc::Configuration forged = config;
+    forged.certificates = { *certificate };
+    forged.certificates[0].privateKeyPem = wkrtc::generateCertificate(R"({"name":"ECDSA","namedCurve":"P-256"})", error)->privateKeyPem;
+    wkrtc::PeerConnection::create(forged, { }, error);
+    check(error.name == "InvalidAccessError", "a certificate with another key's PEM is an InvalidAccessError");
+    wkrtc::Configuration withCertificate = config;
+    withCertificate.certificates = { *certificate };
+    a = wkrtc::PeerConnection::create(withCertificate, std::move(ca), error);
     check(!error, "create peer connection A");
     b = wkrtc::PeerConnection::create(config, std::move(cb), error);
     check(!error, "create peer connection B");
@@ -210,6 +227,10 @@ int main()
     check(!a->sctpMaxMessageSize(), "no SCTP transport before negotiation");
     auto offer = runSdp([&](wkrtc::DescriptionCallback f) { a->createOffer(f); }, "createOffer");
     check(offer.first == "offer" && offer.second.find("m=video") != std::string::npos, "the offer has a video section");
+    std::string fingerprint = certificate->fingerprint;
+    for (auto& c : fingerprint)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    check(offer.second.find("a=fingerprint:sha-256 " + fingerprint) != std::string::npos, "the offer carries the configured certificate's fingerprint");
     check(!runVoid([&](wkrtc::DoneCallback f) { a->setLocalDescription(offer.first, offer.second, f); }, "A setLocalDescription"), "A setLocalDescription");
     check(!runVoid([&](wkrtc::DoneCallback f) { b->setRemoteDescription(offer.first, offer.second, f); }, "B setRemoteDescription"), "B setRemoteDescription");
     auto answer = runSdp([&](wkrtc::DescriptionCallback f) { b->createAnswer(f); }, "createAnswer");

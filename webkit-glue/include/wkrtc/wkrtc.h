@@ -35,9 +35,31 @@ struct IceServer {
     std::string credential;
 };
 
+// RTCCertificate: the PEMs (what an embedder keeps and hands back in a Configuration), the
+// expiry in milliseconds since the Unix epoch, and the sha-256 fingerprint (lowercase hex
+// pairs), as getFingerprints() gives it.
+struct Certificate {
+    std::string certificatePem;
+    std::string privateKeyPem;
+    double expires = 0;
+    std::string fingerprintAlgorithm;
+    std::string fingerprint;
+};
+
+// RTCPeerConnection.generateCertificate(): the W3C AlgorithmIdentifier as JSON, for example
+// {"name":"ECDSA","namedCurve":"P-256"} (what browsers use) or {"name":"RSASSA-PKCS1-v1_5",
+// "modulusLength":2048,"publicExponent":[1,0,1],"hash":"SHA-256"}, with an optional
+// "expires" in milliseconds (30 days by default, at most 365). NotSupportedError for other
+// algorithms, TypeError for malformed ones. Runs on the caller's thread: ECDSA takes well
+// under a millisecond, RSA tens of milliseconds or more.
+std::optional<Certificate> generateCertificate(std::string_view algorithmJson, Error&);
+
 struct Configuration {
     std::vector<IceServer> iceServers;
     bool relayOnly = false;
+    // The DTLS identity (the first is used); none: wkrtc generates an ECDSA P-256 one. An
+    // expired certificate or PEMs that do not match fail creation with InvalidAccessError.
+    std::vector<Certificate> certificates;
     // Gather 127.0.0.1 only (tests and benchmarks).
     bool loopback = false;
 };
