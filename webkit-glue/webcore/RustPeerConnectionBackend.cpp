@@ -9,6 +9,8 @@
 #include "JSDOMPromiseDeferred.h"
 #include "JSRTCStatsReport.h"
 #include "MediaEndpointConfiguration.h"
+#include "JSRTCCertificate.h"
+#include "RTCCertificate.h"
 #include "RTCDataChannelHandler.h"
 #include "RTCIceCandidate.h"
 #include "RTCIceConnectionState.h"
@@ -32,6 +34,7 @@
 #include "RustRtpBackends.h"
 #include "RustStatsReport.h"
 #include "RustTransports.h"
+#include <wtf/JSONValues.h>
 #include <wtf/MainThread.h>
 #include <wtf/TZoneMallocInlines.h>
 #include <wtf/WeakPtr.h>
@@ -71,6 +74,40 @@ Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
     }
     // A name WebCore has no code for: keep it readable in the message.
     return Exception { ExceptionCode::OperationError, toString(error.name + ": " + error.message) };
+}
+
+void RustPeerConnectionBackend::generateCertificate(Document& document, const CertificateInformation& info, DOMPromiseDeferred<IDLInterface<RTCCertificate>>&& promise)
+{
+    // The W3C AlgorithmIdentifier WebCore parsed, as the JSON wkrtc reads. WebCore has read
+    // publicExponent's bytes into an int; wkrtc takes them back as big-endian bytes.
+    auto algorithm = JSON::Object::create();
+    if (info.type == CertificateInformation::Type::ECDSAP256) {
+        algorithm->setString("name"_s, "ECDSA"_s);
+        algorithm->setString("namedCurve"_s, "P-256"_s);
+    } else {
+        auto rsa = info.rsaParameters.value_or(CertificateInformation::RSA { 2048, 65537 });
+        auto exponent = JSON::Array::create();
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            if (unsigned byte = (static_cast<unsigned>(rsa.publicExponent) >> shift) & 0xff; byte || exponent->length())
+                exponent->pushInteger(byte);
+        }
+        algorithm->setString("name"_s, "RSASSA-PKCS1-v1_5"_s);
+        algorithm->setInteger("modulusLength"_s, rsa.modulusLength);
+        algorithm->setArray("publicExponent"_s, WTFMove(exponent));
+        algorithm->setString("hash"_s, "SHA-256"_s);
+    }
+    if (info.expires)
+        algorithm->setDouble("expires"_s, *info.expires);
+
+    wkrtc::Error error;
+    auto certificate = wkrtc::generateCertificate(toStdString(algorithm->toJSONString()), error);
+    if (!certificate) {
+        promise.reject(toException(error));
+        return;
+    }
+    Vector<RTCCertificate::DtlsFingerprint> fingerprints { { toString(certificate->fingerprintAlgorithm), toString(certificate->fingerprint) } };
+    promise.resolve(RTCCertificate::create(document.securityOrigin(), certificate->expires, WTFMove(fingerprints),
+        toString(certificate->certificatePem), toString(certificate->privateKeyPem)));
 }
 
 static Exception noConnection()
@@ -138,11 +175,9 @@ wkrtc::PeerConnectionCallbacks RustPeerConnectionBackend::makeCallbacks()
 
 bool RustPeerConnectionBackend::setConfiguration(MediaEndpointConfiguration&& configuration)
 {
-    // wkrtc uses its own DTLS certificate; WebCore cannot generate others with this backend.
-    if (!configuration.certificates.isEmpty())
-        return false;
-
     wkrtc::Configuration next;
+    for (auto& certificate : configuration.certificates)
+        next.certificates.push_back({ toStdString(certificate.certificate), toStdString(certificate.privateKey), 0, { }, { } });
     for (auto& server : configuration.iceServers) {
         wkrtc::IceServer iceServer;
         for (auto& url : server.urls)
@@ -159,15 +194,19 @@ bool RustPeerConnectionBackend::setConfiguration(MediaEndpointConfiguration&& co
         auto sameServer = [](const wkrtc::IceServer& a, const wkrtc::IceServer& b) {
             return a.urls == b.urls && a.username == b.username && a.credential == b.credential;
         };
+        auto sameCertificate = [](const wkrtc::Certificate& a, const wkrtc::Certificate& b) {
+            return a.certificatePem == b.certificatePem && a.privateKeyPem == b.privateKeyPem;
+        };
         return next.relayOnly == m_configuration.relayOnly
-            && std::equal(next.iceServers.begin(), next.iceServers.end(), m_configuration.iceServers.begin(), m_configuration.iceServers.end(), sameServer);
+            && std::equal(next.iceServers.begin(), next.iceServers.end(), m_configuration.iceServers.begin(), m_configuration.iceServers.end(), sameServer)
+            && std::equal(next.certificates.begin(), next.certificates.end(), m_configuration.certificates.begin(), m_configuration.certificates.end(), sameCertificate);
     }
 
     wkrtc::Error error;
     m_connection = wkrtc::PeerConnection::create(next, makeCallbacks(), error);
     m_configuration = WTFMove(next);
     if (error) {
-        // TURN over TLS and other unsupported servers end here.
+        // TURN over TLS, other unsupported servers and unusable certificates end here.
         m_connection = nullptr;
         return false;
     }

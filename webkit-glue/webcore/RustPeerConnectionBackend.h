@@ -32,6 +32,10 @@ public:
     // A W3C error from wkrtc as WebCore's exception of the same name.
     static Exception toException(const wkrtc::Error&);
 
+    // RTCPeerConnection.generateCertificate() (PeerConnectionBackend::generateCertificate
+    // calls it, patch 0002): an ECDSA P-256 or RSA certificate made by wkrtc.
+    static void generateCertificate(Document&, const CertificateInformation&, DOMPromiseDeferred<IDLInterface<RTCCertificate>>&&);
+
 private:
     // PeerConnectionBackend
     void doCreateOffer(RTCOfferOptions&&) final;
