@@ -141,3 +141,62 @@ fn the_process_keeps_serving() {
     let got = next_message(&dc_b);
     assert_eq!(got, wkrtc::Message::Text("still here".into()));
 }
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
+/// Descriptions that ask too much are refused before webrtcbin sees them, with the W3C's
+/// error, and connections that met them leave nothing behind.
+#[test]
+fn hostile_descriptions_are_bounded_and_leave_nothing_behind() {
+    let good = offer_from_a_fresh_peer();
+    let with = |extra: &str| SessionDescription::offer(format!("{}{extra}", good.sdp));
+    let sections: String = (0..500).map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:x{i}\r\na=rtpmap:111 opus/48000/2\r\n")).collect();
+    let candidates: String = (0..300).map(|i| format!("a=candidate:{i} 1 UDP 2122252543 127.0.0.1 {} typ host\r\n", 10000 + i)).collect();
+    let cases: Vec<(&str, SessionDescription, &str)> = vec![
+        ("500 media sections", with(&sections), "OperationError"),
+        ("300 candidates", with(&candidates), "OperationError"),
+        ("300 KB", with(&format!("a=tool:{}\r\n", "x".repeat(4000)).repeat(80)), "OperationError"),
+        ("a 5,000-byte line", with(&format!("a=tool:{}\r\n", "x".repeat(5000))), "OperationError"),
+        ("a 300-character ufrag", edit(&good, |l| Some(if l.starts_with("a=ice-ufrag:") { format!("a=ice-ufrag:{}", "u".repeat(300)) } else { l.to_owned() })), "InvalidAccessError"),
+    ];
+    let peer = Peer::new();
+    for (what, desc, name) in &cases {
+        let err = wait(peer.pc.set_remote_description(desc.clone())).expect_err(what);
+        assert_eq!(err.name(), *name, "{what}: {err}");
+    }
+    // The connection is unharmed, and a peer that trickles without end is cut off.
+    wait(peer.pc.set_remote_description(good.clone())).unwrap();
+    let mid = wkrtc::jsep::ParsedDescription::parse(&good.sdp).unwrap().mids()[0].clone();
+    let mut refused = None;
+    for port in 0..1100u32 {
+        let line = format!("candidate:{port} 1 UDP 2122252543 127.0.0.1 {} typ host", 20000 + port);
+        if let Err(e) = wait(peer.pc.add_ice_candidate(Some(IceCandidate::new(line, mid.clone(), Some(0))))) {
+            refused = Some((port, e));
+            break;
+        }
+    }
+    let (at, err) = refused.expect("a connection takes remote candidates without end");
+    assert_eq!((at, err.name()), (1024, "OperationError"), "{err}");
+    drop(peer);
+
+    // 100 connections meet a hostile description each and are dropped: their descriptors go.
+    let (before, rss_before) = (open_fds(), rss_kib());
+    for i in 0..100 {
+        let p = Peer::new();
+        let (_, desc, _) = &cases[i % cases.len()];
+        assert!(wait(p.pc.set_remote_description(desc.clone())).is_err());
+    }
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while open_fds() > before + 8 {
+        assert!(std::time::Instant::now() < deadline, "{} descriptors open after 100 hostile descriptions, {before} before", open_fds());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("100 hostile descriptions: {before} -> {} descriptors, {rss_before} -> {} KiB resident", open_fds(), rss_kib());
+}

@@ -110,13 +110,25 @@ pub enum CandidateRoute {
     },
 }
 
+/// The longest candidate line wkrtc takes, in bytes; browsers' lines, extensions included,
+/// are under 200.
+pub const MAX_CANDIDATE_BYTES: usize = 1024;
+
 /// `candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...`
+/// (RFC 8839, section 5.1: a foundation is 1 to 32 `ice-char`s).
 fn check_candidate_syntax(line: &str) -> Result<()> {
     let body = line.strip_prefix("candidate:").unwrap_or(line);
-    let fields: Vec<&str> = body.split_ascii_whitespace().collect();
     let bad = |why: &str| Err(Error::Operation(format!("'{}' is not an ICE candidate: {why}", line.chars().take(80).collect::<String>())));
+    if line.len() > MAX_CANDIDATE_BYTES {
+        return bad(&format!("longer than {MAX_CANDIDATE_BYTES} bytes"));
+    }
+    let fields: Vec<&str> = body.split_ascii_whitespace().collect();
     if fields.len() < 8 {
         return bad("too few fields");
+    }
+    let ice_char = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+    if fields[0].len() > 32 || !fields[0].chars().all(ice_char) {
+        return bad("the foundation is not 1 to 32 ice-chars");
     }
     if fields[1].parse::<u16>().is_err() {
         return bad("component is not a number");
@@ -164,6 +176,18 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a1\r\n";
         assert_eq!(c.address(), Some("6f0b1e4c-7a9e-4a3b-9d61-2b7a1f0c9e11.local"));
         assert!(c.is_mdns());
         assert!(!IceCandidate::new(LINE, None, Some(0)).is_mdns());
+    }
+
+    #[test]
+    fn bounded_lines() {
+        let long_foundation = format!("candidate:{} 1 UDP 2122252543 127.0.0.1 40000 typ host", "f".repeat(33));
+        assert_eq!(route(IceCandidate::new(long_foundation, Some("data".into()), None)).unwrap_err().name(), "OperationError");
+        let bad_foundation = "candidate:a-b 1 UDP 2122252543 127.0.0.1 40000 typ host";
+        assert_eq!(route(IceCandidate::new(bad_foundation, Some("data".into()), None)).unwrap_err().name(), "OperationError");
+        let long = format!("{LINE} {}", "x ".repeat(600));
+        assert_eq!(route(IceCandidate::new(long, Some("data".into()), None)).unwrap_err().name(), "OperationError");
+        let extended = format!("{LINE} generation 0 ufrag abcd network-id 1 network-cost 10");
+        assert!(route(IceCandidate::new(extended, Some("data".into()), None)).is_ok());
     }
 
     #[test]

@@ -38,6 +38,10 @@ const MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE: u64 = 65536;
 /// Remote candidates remembered for re-use after an ICE restart; a peer rarely has more
 /// than a dozen, and this bounds what a hostile one can make wkrtc keep.
 const MAX_REMEMBERED_CANDIDATES: usize = 64;
+/// Remote candidates a connection takes through `addIceCandidate`, over its life: each one
+/// makes libnice form and check pairs, so a peer that trickles without end would cost
+/// without end.
+const MAX_REMOTE_CANDIDATES: usize = 1024;
 
 /// `RTCIceGatheringState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +208,8 @@ struct State {
     local_candidates: Vec<(u32, String)>,
     /// The remote candidates added so far (at most `MAX_REMEMBERED_CANDIDATES`).
     remote_candidates: Vec<(u32, String)>,
+    /// How many remote candidates were added, at most `MAX_REMOTE_CANDIDATES`.
+    remote_candidates_added: usize,
     /// A restart cleared libnice's remote candidates: add them again once the next remote
     /// description is in force (the peer's candidates outlive a restart; any it announces
     /// again are the same lines).
@@ -293,6 +299,7 @@ impl PeerConnection {
                 reannounce_candidates: false,
                 local_candidates: Vec::new(),
                 remote_candidates: Vec::new(),
+                remote_candidates_added: 0,
                 readd_remote_candidates: false,
                 transceivers: Vec::new(),
                 closed: false,
@@ -980,6 +987,13 @@ impl Inner {
         }
         match route {
             CandidateRoute::Candidate { mline, line } => {
+                {
+                    let mut st = self.lock();
+                    if st.remote_candidates_added >= MAX_REMOTE_CANDIDATES {
+                        return Err(Error::Operation(format!("this connection already took {MAX_REMOTE_CANDIDATES} remote candidates")));
+                    }
+                    st.remote_candidates_added += 1;
+                }
                 session.add_ice_candidate(mline, &line);
                 let mut st = self.lock();
                 let entry = (mline, line);
