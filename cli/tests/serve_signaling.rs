@@ -210,3 +210,32 @@ fn sessions_beyond_the_limit_are_refused() {
         std::thread::yield_now();
     }
 }
+
+/// RFC 6455, section 7.4.1: a message over the server's limit is closed with 1009, text that
+/// is not UTF-8 with 1007; the server goes on serving.
+#[test]
+fn protocol_violations_close_with_their_codes() {
+    use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    let server = Server::start(Options { settings: Settings::loopback(), ..Options::default() }).unwrap();
+    let close_code = |ws: &mut Ws| {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            match ws.read() {
+                Ok(Message::Close(frame)) => return frame.map(|f| f.code),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => panic!("no close frame: {e}"),
+            }
+        }
+        panic!("no close frame within {TIMEOUT:?}");
+    };
+    let mut big = connect(&server);
+    big.send(Message::binary(vec![0u8; 2 * 1024 * 1024])).unwrap();
+    assert_eq!(close_code(&mut big), Some(CloseCode::Size));
+    let mut bad_text = connect(&server);
+    bad_text.write(Message::Frame(Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true))).unwrap();
+    bad_text.flush().unwrap();
+    assert_eq!(close_code(&mut bad_text), Some(CloseCode::Invalid));
+    full_call(&server);
+}

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 use wkrtc::jsep::ParsedDescription;
 use wkrtc::{
@@ -78,6 +79,9 @@ enum Incoming {
     Text(String),
     Binary,
     Closed,
+    /// A frame the server refuses, closing with this RFC 6455 code (1009: too big, 1007:
+    /// text that is not UTF-8).
+    Refused(CloseCode, &'static str),
 }
 
 struct Session {
@@ -129,10 +133,12 @@ pub fn serve(id: u64, stream: TcpStream, config: WebSocketConfig, shared: Shared
         let item = match reader.read() {
             Ok(Message::Text(t)) => Incoming::Text(t.as_str().to_owned()),
             Ok(Message::Binary(_)) => Incoming::Binary,
+            Err(tungstenite::Error::Capacity(_)) => Incoming::Refused(CloseCode::Size, "message too big"),
+            Err(tungstenite::Error::Utf8(_)) => Incoming::Refused(CloseCode::Invalid, "text is not UTF-8"),
             Ok(Message::Close(_)) | Err(_) => Incoming::Closed,
             Ok(_) => continue,
         };
-        let closed = matches!(item, Incoming::Closed);
+        let closed = matches!(item, Incoming::Closed | Incoming::Refused(..));
         if tx.send(item).is_err() || closed {
             break;
         }
@@ -206,6 +212,12 @@ impl Session {
                 Wake::Incoming(Incoming::Text(text)) => self.on_text(&text),
                 Wake::Incoming(Incoming::Binary) => self.send(json!({"type": "error", "name": "TypeError", "message": "signaling messages are JSON text"})),
                 Wake::Incoming(Incoming::Closed) => break,
+                Wake::Incoming(Incoming::Refused(code, reason)) => {
+                    gst::debug!(super::CAT, "session {}: closing the socket with {}: {}", self.id, u16::from(code), reason);
+                    let _ = self.ws.close(Some(CloseFrame { code, reason: reason.into() }));
+                    let _ = self.ws.flush();
+                    break;
+                }
                 Wake::Event(ev) => self.forward_event(ev),
                 Wake::Out(v) => self.send(v),
                 Wake::Idle => {}
@@ -518,8 +530,8 @@ impl Session {
                 None => started.elapsed().as_secs_f64() < seconds,
             };
             while more(sent) && !ended.load(Ordering::Acquire) {
-                if dc.buffered_amount() > SEND_HIGH_WATER && low.recv_timeout(Duration::from_secs(10)).is_err() {
-                    error = Some("the channel's buffer did not drain within 10 s".to_owned());
+                if let Err(e) = drain(&dc, &low, &ended) {
+                    error = Some(e);
                     break;
                 }
                 if let Err(e) = dc.send_binary(&pattern::message(sent, size)) {
@@ -534,6 +546,35 @@ impl Session {
         });
         Ok(())
     }
+}
+
+/// How long a sender waits for a full buffer to move at all before it gives up: RFC 7675's
+/// consent expiry, past which the connection itself would have failed.
+const DRAIN_STALL: Duration = Duration::from_secs(30);
+/// How often a waiting sender looks at the buffer.
+const POLL_DRAIN: Duration = Duration::from_millis(500);
+
+/// Waits until `dc`'s buffer is below the high-water mark. A slow link (loss, retransmissions)
+/// only makes this longer: the wait fails when the channel or the session ends, or when the
+/// buffer has not shrunk at all for [`DRAIN_STALL`].
+fn drain(dc: &DataChannel, low: &flume::Receiver<()>, ended: &AtomicBool) -> Result<(), String> {
+    let mut last = dc.buffered_amount();
+    let mut moved = Instant::now();
+    while dc.buffered_amount() > SEND_HIGH_WATER {
+        if low.recv_timeout(POLL_DRAIN).is_ok() {
+            continue;
+        }
+        if ended.load(Ordering::Acquire) || dc.ready_state() != wkrtc::DataChannelState::Open {
+            return Err("the channel closed while messages were waiting to be sent".into());
+        }
+        let now = dc.buffered_amount();
+        if now < last {
+            (last, moved) = (now, Instant::now());
+        } else if moved.elapsed() > DRAIN_STALL {
+            return Err(format!("the channel's buffer did not move for {} s", DRAIN_STALL.as_secs()));
+        }
+    }
+    Ok(())
 }
 
 /// Sends `t`'s received track back on `t` itself, unless it already sends something.
