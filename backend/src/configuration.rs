@@ -84,6 +84,9 @@ struct ServerUrl {
 
 fn parse_url(url: &str) -> Result<ServerUrl> {
     let syntax = |why: &str| Error::Syntax(format!("ICE server URL '{url}': {why}"));
+    if url.contains('\0') {
+        return Err(syntax("it contains a NUL character"));
+    }
     let (scheme, rest) = url.split_once(':').ok_or_else(|| syntax("no scheme"))?;
     let (turn, default_port) = match scheme.to_ascii_lowercase().as_str() {
         "stun" => (false, 3478),

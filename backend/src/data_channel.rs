@@ -40,6 +40,8 @@ impl DataChannelInit {
     /// protocol over 65535 bytes, both reliability limits at once, `negotiated` without an
     /// id, or id 65535.
     pub fn validate(&self, label: &str) -> Result<()> {
+        crate::error::check_no_nul(label, "the data channel label")?;
+        crate::error::check_no_nul(&self.protocol, "the data channel protocol")?;
         if label.len() > 65535 {
             return Err(Error::Type("data channel label is longer than 65535 bytes".into()));
         }
@@ -499,6 +501,9 @@ mod tests {
         for (init, label) in cases {
             assert_eq!(init.validate(&label).unwrap_err().name(), "TypeError");
         }
-        DataChannelInit { negotiated: true, id: Some(7), ..ok }.validate("x").unwrap();
+        DataChannelInit { negotiated: true, id: Some(7), ..ok.clone() }.validate("x").unwrap();
+        // GStreamer's strings cannot carry a NUL: refused, not truncated (nor a panic).
+        assert_eq!(ok.validate("a\0b").unwrap_err().name(), "NotSupportedError");
+        assert_eq!(DataChannelInit { protocol: "\0".into(), ..ok }.validate("x").unwrap_err().name(), "NotSupportedError");
     }
 }

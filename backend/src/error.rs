@@ -46,6 +46,16 @@ pub enum Error {
     NotReadable(String),
 }
 
+/// Refuses text GStreamer cannot carry: its strings are C strings, so a NUL character would
+/// cut them (and glib's bindings refuse them outright). A page may put one in a label or a
+/// stream id; wkrtc answers `NotSupportedError` instead of passing a truncated value on.
+pub(crate) fn check_no_nul(value: &str, what: &str) -> Result<()> {
+    match value.contains('\0') {
+        true => Err(Error::NotSupported(format!("{what} contains a NUL character, which GStreamer's strings cannot carry"))),
+        false => Ok(()),
+    }
+}
+
 impl Error {
     /// The W3C exception name: `InvalidStateError`, `TypeError`, ...
     pub fn name(&self) -> &'static str {

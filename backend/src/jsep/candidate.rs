@@ -122,6 +122,9 @@ fn check_candidate_syntax(line: &str) -> Result<()> {
     if line.len() > MAX_CANDIDATE_BYTES {
         return bad(&format!("longer than {MAX_CANDIDATE_BYTES} bytes"));
     }
+    if line.contains('\0') {
+        return bad("it contains a NUL character");
+    }
     let fields: Vec<&str> = body.split_ascii_whitespace().collect();
     if fields.len() < 8 {
         return bad("too few fields");
@@ -186,6 +189,8 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a1\r\n";
         assert_eq!(route(IceCandidate::new(bad_foundation, Some("data".into()), None)).unwrap_err().name(), "OperationError");
         let long = format!("{LINE} {}", "x ".repeat(600));
         assert_eq!(route(IceCandidate::new(long, Some("data".into()), None)).unwrap_err().name(), "OperationError");
+        let nul = "candidate:1 1 UDP 2122252543 127.0.0.1\0 40000 typ host";
+        assert_eq!(route(IceCandidate::new(nul, Some("data".into()), None)).unwrap_err().name(), "OperationError");
         let extended = format!("{LINE} generation 0 ufrag abcd network-id 1 network-cost 10");
         assert!(route(IceCandidate::new(extended, Some("data".into()), None)).is_ok());
     }

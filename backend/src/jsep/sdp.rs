@@ -86,12 +86,21 @@ impl ParsedDescription {
             let shown: String = bad.chars().take(60).collect();
             return Err(Error::Syntax(format!("'{shown}' is not an SDP line")));
         }
+        if text.lines().skip(1).any(|l| l.starts_with("v=")) {
+            return Err(Error::Syntax("SDP has more than one v= line".into()));
+        }
         if !text.lines().any(|l| l.starts_with("o=")) {
             return Err(Error::Syntax("SDP has no o= line".into()));
         }
         // gstreamer-rs checks that GStreamer is initialised before any call into libgstsdp.
         gst::init().map_err(|e| Error::NotSupported(format!("GStreamer does not initialise: {e}")))?;
         let msg = SDPMessage::parse_buffer(text.as_bytes()).map_err(|e| Error::Syntax(format!("SDP does not parse: {e}")))?;
+        // An o= line the parser could not fill would vanish when the description is written
+        // out again (RFC 8866, section 5.2: six fields).
+        let complete = msg.origin().is_some_and(|o| [o.sess_id(), o.sess_version(), o.nettype(), o.addrtype(), o.addr()].iter().all(Option::is_some));
+        if !complete {
+            return Err(Error::Syntax("SDP's o= line is incomplete".into()));
+        }
         Ok(Self { msg })
     }
 

@@ -206,6 +206,7 @@ impl MediaStreamTrack {
     /// raw video or audio of `kind`.
     pub fn from_description(kind: MediaKind, label: &str, description: &str) -> Result<Self> {
         crate::engine::init()?;
+        crate::error::check_no_nul(description, "the source description")?;
         let pipeline = gst::parse::launch(&format!("{description} ! appsink name=wkrtc_sink"))
             .map_err(|e| Error::NotFound(format!("cannot build source '{description}': {e}")))?
             .downcast::<gst::Pipeline>()

@@ -57,6 +57,7 @@ impl PeerConnection {
     /// sent by this connection.
     pub fn add_track(&self, track: &MediaStreamTrack, streams: &[String]) -> Result<RtpSender> {
         let session = self.inner.live_session()?;
+        check_stream_ids(streams)?;
         let reuse = {
             let st = self.inner.lock();
             if st.transceivers.iter().any(|t| t.inner.sender.track().as_ref() == Some(track)) {
@@ -123,6 +124,7 @@ impl PeerConnection {
         if init.send_encodings.len() > 1 {
             return Err(Error::NotSupported("wkrtc sends one encoding (no simulcast)".into()));
         }
+        check_stream_ids(&init.streams)?;
         let (kind, track) = match what {
             TrackOrKind::Track(t) => (t.kind(), Some(t)),
             TrackOrKind::Kind(k) => (k, None),
@@ -598,4 +600,9 @@ fn codec_caps(t: &RtpTransceiver, for_offer: bool, negotiated: Option<&MediaSect
         }
     };
     preference_caps(&with_pts, ssrc)
+}
+
+/// Stream ids end up in `a=msid` lines written by GStreamer's SDP library.
+fn check_stream_ids(streams: &[String]) -> Result<()> {
+    streams.iter().try_for_each(|id| crate::error::check_no_nul(id, "a stream id"))
 }
