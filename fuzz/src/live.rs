@@ -182,7 +182,7 @@ fn call(rng: &mut Rng, sides: &mut [Side; 2], who: usize, track: &MediaStreamTra
                 id: (rng.below(3) == 0).then(|| rng.below(65535) as u16),
                 ..DataChannelInit::default()
             };
-            let label: &str = *rng.pick(ODD_VALUES);
+            let label: &str = rng.pick::<&str>(ODD_VALUES);
             pc.create_data_channel(label, init).map(|dc| side.channels.push(dc))
         }
         1 => bounded("createOffer", pc.create_offer(OfferOptions { ice_restart: rng.below(4) == 0 }))?.map(|d| side.last_created = Some(d)),
