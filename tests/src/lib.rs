@@ -18,6 +18,8 @@
 
 pub mod aiortc;
 pub mod browser;
+pub mod line_peer;
+pub mod link;
 pub mod netns;
 pub mod report;
 pub mod runner;

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceGatheringState, KeyAlgorithm, Message, OfferOptions, PeerConnection, Settings};
-use wkrtc_interop::aiortc::{self, description, line, pump, Aiortc};
+use wkrtc_interop::aiortc;
+use wkrtc_interop::line_peer::{description, line, pump, LinePeer};
 use wkrtc_interop::netns;
 use wkrtc_interop::runner::{self, Tally};
 
@@ -67,13 +68,13 @@ fn wait_open(dc: &DataChannel) -> Result<()> {
 }
 
 /// Sends wkrtc's candidates to aiortc until wkrtc has gathered them all.
-fn trickle_all(pc: &PeerConnection, peer: &mut Aiortc) -> Result<()> {
+fn trickle_all(pc: &PeerConnection, peer: &mut LinePeer) -> Result<()> {
     pump(pc, peer, STEP, |e| matches!(e, Event::IceGatheringStateChange(IceGatheringState::Complete)).then_some(()))
 }
 
 /// wkrtc offers with `settings`; aiortc answers and echoes. Returns the channel and aiortc.
-fn wkrtc_offers(settings: Settings) -> Result<(PeerConnection, DataChannel, Aiortc, Instant)> {
-    let mut peer = Aiortc::start(&["echo"])?;
+fn wkrtc_offers(settings: Settings) -> Result<(PeerConnection, DataChannel, LinePeer, Instant)> {
+    let mut peer = aiortc::start(&["echo"])?;
     let pc = PeerConnection::with_settings(Default::default(), settings)?;
     let dc = pc.create_data_channel("chat", DataChannelInit::default())?;
     let started = Instant::now();
@@ -125,7 +126,7 @@ fn rsa_refused() -> Result<String> {
 }
 
 fn aiortc_offers() -> Result<String> {
-    let mut peer = Aiortc::start(&["send", &MESSAGES.to_string()])?;
+    let mut peer = aiortc::start(&["send", &MESSAGES.to_string()])?;
     let pc = PeerConnection::with_settings(Default::default(), settings()?)?;
     let offer = description(&peer.expect("offer", STEP)?)?;
     futures::executor::block_on(pc.set_remote_description(offer))?;
@@ -159,7 +160,7 @@ fn aiortc_offers() -> Result<String> {
 }
 
 fn oversize() -> Result<String> {
-    let mut peer = Aiortc::start(&["oversize"])?;
+    let mut peer = aiortc::start(&["oversize"])?;
     let pc = PeerConnection::with_settings(Default::default(), settings()?)?;
     let offer = description(&peer.expect("offer", STEP)?)?;
     futures::executor::block_on(pc.set_remote_description(offer))?;
