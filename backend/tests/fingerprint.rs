@@ -125,7 +125,10 @@ fn configured_and_rsa_certificates_are_presented() {
 
 #[test]
 fn matching_fingerprints_connect() {
-    let (_a, _b, dc_a, dc_b) = connected_pair(DataChannelInit::default());
+    let (a, b, dc_a, dc_b) = connected_pair(DataChannelInit::default());
     assert_eq!(dc_a.ready_state(), DataChannelState::Open);
     assert_eq!(dc_b.ready_state(), DataChannelState::Open);
+    // getRemoteCertificates(): each side holds the other's certificate, as presented.
+    assert_eq!(b.pc.remote_certificates(), vec![a.pc.certificate().der().to_vec()]);
+    assert_eq!(a.pc.remote_certificates(), vec![b.pc.certificate().der().to_vec()]);
 }

@@ -91,6 +91,13 @@ fn a_call_reports_every_type_consistently() {
     assert_eq!(transport.text("dtlsState"), Some("connected"), "{}", transport.to_json());
     assert!(matches!(transport.text("iceState"), Some("connected" | "completed")), "{}", transport.to_json());
     let pair = ra.get(transport.text("selectedCandidatePairId").unwrap()).unwrap();
+    // getSelectedCandidatePair(): the same pair, seen from both sides.
+    let (local, remote) = wait(a.pc.selected_candidate_pair()).unwrap().expect("a selected pair");
+    let (b_local, b_remote) = wait(b.pc.selected_candidate_pair()).unwrap().expect("B's selected pair");
+    assert_eq!((local.address(), remote.address()), (Some("127.0.0.1"), Some("127.0.0.1")), "{local:?} {remote:?}");
+    let port = |c: &wkrtc::IceCandidate| c.candidate.split_whitespace().nth(5).map(str::to_owned);
+    assert_eq!((port(&local), port(&remote)), (port(&b_remote), port(&b_local)), "A's pair is B's, reversed");
+    assert!(local.candidate.starts_with("candidate:") && local.candidate.contains(" typ "), "{}", local.candidate);
     for member in ["localCandidateId", "remoteCandidateId"] {
         let candidate = ra.get(pair.text(member).unwrap()).unwrap();
         assert!(candidate.text("foundation").is_some() && candidate.text("usernameFragment").is_some(), "{}", candidate.to_json());

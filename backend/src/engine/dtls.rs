@@ -60,6 +60,8 @@ struct GateInner {
     expected: Option<Vec<Fingerprint>>,
     /// Certificates seen before the remote description said what to expect.
     unverified: Vec<Vec<u8>>,
+    /// The peer's certificate (DER), once it matched.
+    verified: Option<Vec<u8>>,
 }
 
 impl FingerprintGate {
@@ -99,16 +101,25 @@ impl FingerprintGate {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The peer's certificate (DER), once it matched the remote fingerprints.
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        self.lock().verified.clone()
+    }
+
     fn check(&self, der: Vec<u8>) {
         let verdict = {
             let mut inner = self.lock();
-            match &inner.expected {
+            let verdict = match &inner.expected {
                 None => {
                     inner.unverified.push(der);
                     return;
                 }
                 Some(fps) => verify_certificate(fps, &der),
+            };
+            if verdict.is_ok() && inner.verified.is_none() {
+                inner.verified = Some(der);
             }
+            verdict
         };
         match verdict {
             Ok(alg) => {

@@ -636,6 +636,19 @@ impl PeerConnection {
     pub fn configuration(&self) -> Configuration {
         self.inner.config.clone()
     }
+    /// `RTCDtlsTransport.getRemoteCertificates()`: the certificate the peer presented (DER),
+    /// once it matched the remote description's fingerprints; empty before.
+    pub fn remote_certificates(&self) -> Vec<Vec<u8>> {
+        self.inner.lock().gate.peer_certificate().into_iter().collect()
+    }
+
+    /// `RTCIceTransport.getSelectedCandidatePair()` (local, remote), read from the transport's
+    /// statistics; `None` before a pair is selected.
+    pub fn selected_candidate_pair(&self) -> impl Future<Output = Result<Option<(IceCandidate, IceCandidate)>>> + Send + 'static {
+        let stats = self.get_stats();
+        async move { Ok(stats.await?.selected_candidate_pair()) }
+    }
+
     /// The certificate this connection presents in its DTLS handshakes, whose fingerprint
     /// its descriptions carry (the configuration's first, or the one wkrtc generated).
     pub fn certificate(&self) -> Certificate {

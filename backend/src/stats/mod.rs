@@ -433,6 +433,36 @@ impl StatsReport {
         self.stats.is_empty()
     }
 
+    /// `RTCIceTransport.getSelectedCandidatePair()`: the transport's selected pair as
+    /// candidates (local, remote), written back from their stats members into candidate
+    /// lines (RFC 8839, section 5.1). `None` before a pair is selected.
+    pub fn selected_candidate_pair(&self) -> Option<(crate::IceCandidate, crate::IceCandidate)> {
+        let transport = self.of_type(StatsType::Transport).next()?;
+        let pair = self.get(transport.text("selectedCandidatePairId")?)?;
+        let candidate = |member: &str| {
+            let c = self.get(pair.text(member)?)?;
+            let mut line = format!(
+                "candidate:{} 1 {} {} {} {} typ {}",
+                c.text("foundation").unwrap_or("0"),
+                c.text("protocol")?,
+                c.number("priority").unwrap_or(0.0) as u64,
+                c.text("address")?,
+                c.number("port")? as u64,
+                c.text("candidateType")?
+            );
+            if let (Some(address), Some(port)) = (c.text("relatedAddress"), c.number("relatedPort")) {
+                line.push_str(&format!(" raddr {address} rport {}", port as u64));
+            }
+            if let Some(tcp) = c.text("tcpType") {
+                line.push_str(&format!(" tcptype {tcp}"));
+            }
+            let mut candidate = crate::IceCandidate::new(line, None, Some(0));
+            candidate.username_fragment = c.text("usernameFragment").map(str::to_owned);
+            Some(candidate)
+        };
+        Some((candidate("localCandidateId")?, candidate("remoteCandidateId")?))
+    }
+
     /// The report as JSON: an object from id to stats object, as `Object.fromEntries(report)`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(self.stats.iter().map(|(id, s)| (id.clone(), s.to_json())).collect())
