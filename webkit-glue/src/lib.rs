@@ -52,6 +52,11 @@ mod ffi {
         message: String,
     }
 
+    /// Bytes (a DER certificate).
+    struct BytesFfi {
+        bytes: Vec<u8>,
+    }
+
     /// An `RTCSessionDescription`; an empty `sdp_type` means none.
     struct DescriptionFfi {
         sdp_type: String,
@@ -119,6 +124,11 @@ mod ffi {
         fn restart_ice(self: &PeerConnectionHandle);
         /// `getStats()` as JSON (W3C member names), through `done`'s first argument.
         fn get_stats(self: &PeerConnectionHandle, done: UniquePtr<StatsCallback>);
+        /// `RTCIceTransport.getSelectedCandidatePair()`.
+        fn selected_candidate_pair(self: &PeerConnectionHandle, done: UniquePtr<PairCallback>);
+        /// `RTCDtlsTransport.getRemoteCertificates()`: DER, empty until the peer's
+        /// certificate matched its fingerprint.
+        fn remote_certificates(self: &PeerConnectionHandle) -> Vec<BytesFfi>;
         fn create_data_channel(self: &PeerConnectionHandle, label: &str, init: &ChannelInitFfi, error: &mut ErrorFfi) -> Box<DataChannelHandle>;
         fn add_track(self: &PeerConnectionHandle, track: &TrackHandle, stream_ids: &Vec<String>, error: &mut ErrorFfi) -> Box<TransceiverHandle>;
         fn add_transceiver_of_kind(
@@ -253,6 +263,9 @@ mod ffi {
         type VoidCallback;
         fn done(self: &VoidCallback, error_name: &str, error_message: &str);
 
+        type PairCallback;
+        fn done(self: &PairCallback, local: &str, remote: &str, error_name: &str, error_message: &str);
+
         type StatsCallback;
         fn done(self: &StatsCallback, json: &str, error_name: &str, error_message: &str);
 
@@ -270,7 +283,7 @@ mod ffi {
 }
 
 use ffi::{
-    CertificateFfi, ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, SdpCallback, SendParametersFfi, StatsCallback,
+    BytesFfi, CertificateFfi, ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, PairCallback, SdpCallback, SendParametersFfi, StatsCallback,
     VoidCallback,
 };
 
@@ -281,6 +294,7 @@ unsafe impl Sync for EventSink {}
 unsafe impl Send for SdpCallback {}
 unsafe impl Send for VoidCallback {}
 unsafe impl Send for StatsCallback {}
+unsafe impl Send for PairCallback {}
 unsafe impl Send for ChannelSink {}
 unsafe impl Sync for ChannelSink {}
 unsafe impl Send for FrameSink {}
@@ -554,6 +568,33 @@ impl PeerConnectionHandle {
             },
             || (),
         )
+    }
+
+    fn selected_candidate_pair(&self, done: UniquePtr<PairCallback>) {
+        guard(
+            "selected_candidate_pair",
+            || {
+                self.run(
+                    |pc| Ok(pc.selected_candidate_pair()),
+                    move |r| {
+                        let Some(cb) = done.as_ref() else { return };
+                        match r {
+                            Ok(Some((local, remote))) => cb.done(&local.candidate, &remote.candidate, "", ""),
+                            Ok(None) => cb.done("", "", "", ""),
+                            Err(e) => cb.done("", "", e.name(), e.message()),
+                        }
+                    },
+                )
+            },
+            || (),
+        )
+    }
+
+    fn remote_certificates(&self) -> Vec<BytesFfi> {
+        guard("remote_certificates", || self.pc.as_ref().map(PeerConnection::remote_certificates).unwrap_or_default(), Vec::new)
+            .into_iter()
+            .map(|bytes| BytesFfi { bytes })
+            .collect()
     }
 
     fn restart_ice(&self) {

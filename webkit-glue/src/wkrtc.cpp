@@ -70,6 +70,18 @@ private:
     wkrtc::StatsCallback m_f;
 };
 
+class PairCallbackImpl final : public ffi::PairCallback {
+public:
+    explicit PairCallbackImpl(CandidatePairCallback f) : m_f(std::move(f)) { }
+    void done(rust::Str local, rust::Str remote, rust::Str name, rust::Str message) const override
+    {
+        if (m_f)
+            m_f(str(local), str(remote), toError(name, message));
+    }
+private:
+    CandidatePairCallback m_f;
+};
+
 class ChannelSinkImpl final : public ffi::ChannelSink {
 public:
     explicit ChannelSinkImpl(DataChannelCallbacks c) : m_c(std::move(c)) { }
@@ -326,6 +338,15 @@ void PeerConnection::addIceCandidate(std::string_view candidate, std::string_vie
 
 void PeerConnection::restartIce() { m_impl->handle->restart_ice(); }
 void PeerConnection::getStats(StatsCallback f) { m_impl->handle->get_stats(std::make_unique<StatsCallbackImpl>(std::move(f))); }
+void PeerConnection::selectedCandidatePair(CandidatePairCallback f) { m_impl->handle->selected_candidate_pair(std::make_unique<PairCallbackImpl>(std::move(f))); }
+
+std::vector<std::vector<std::uint8_t>> PeerConnection::remoteCertificates() const
+{
+    std::vector<std::vector<std::uint8_t>> result;
+    for (auto& certificate : m_impl->handle->remote_certificates())
+        result.emplace_back(certificate.bytes.begin(), certificate.bytes.end());
+    return result;
+}
 
 std::unique_ptr<DataChannel> PeerConnection::createDataChannel(std::string_view label, const DataChannelInit& init, Error& error)
 {

@@ -267,6 +267,27 @@ int main()
     check(waitFor([] { return state.connectionA == "connected"; }, "connected"), "A connected");
     check(waitFor([] { return state.dtlsA == "connected"; }, "DTLS connected"), "A's DTLS transport connected");
     check(a->sctpMaxMessageSize() == std::optional<std::uint64_t>(65536), "sctp.maxMessageSize is the peer's 64 KiB");
+    {
+        // getRemoteCertificates(): B holds A's configured certificate, DER of the PEM's body.
+        auto remote = b->remoteCertificates();
+        check(remote.size() == 1 && remote[0].size() > 200 && remote[0][0] == 0x30, "B's getRemoteCertificates() is A's certificate, DER");
+        check(a->remoteCertificates().size() == 1 && a->remoteCertificates()[0] != remote[0], "A holds B's certificate, another one");
+        // getSelectedCandidatePair(): candidate lines on 127.0.0.1.
+        { std::lock_guard<std::mutex> l(state.lock); state.done = false; }
+        a->selectedCandidatePair([](std::string local, std::string remote, wkrtc::Error e) {
+            std::lock_guard<std::mutex> l(state.lock);
+            state.sdpType = local;
+            state.sdp = remote;
+            state.lastError = e;
+            state.done = true;
+            notify();
+        });
+        check(waitFor([] { return state.done; }, "selectedCandidatePair"), "selectedCandidatePair completes");
+        std::lock_guard<std::mutex> l(state.lock);
+        check(!state.lastError && state.sdpType.find(" 127.0.0.1 ") != std::string::npos && state.sdp.find(" 127.0.0.1 ") != std::string::npos
+                && state.sdpType.rfind("candidate:", 0) == 0,
+            "getSelectedCandidatePair() gives both candidates");
+    }
     check(waitFor([] { return state.channelOpen && state.remoteChannel; }, "channel open"), "channel open on both sides");
     check(channel->ordered() && !channel->negotiated() && !channel->maxRetransmits(), "channel options");
     {

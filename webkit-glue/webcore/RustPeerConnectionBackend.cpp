@@ -397,10 +397,29 @@ void RustPeerConnectionBackend::iceGatheringStateChangedTo(const std::string& na
     iceGatheringStateChanged(*state);
 }
 
+// Once DTLS is connected, wkrtc has checked the peer's certificate and ICE has selected its
+// pair: both go to the transport objects.
 void RustPeerConnectionBackend::dtlsStateChanged(const std::string& name)
 {
-    if (auto state = valueNamed(dtlsTransportStates, name))
-        m_transportHub->setDtlsState(*state);
+    auto state = valueNamed(dtlsTransportStates, name);
+    if (!state)
+        return;
+    bool connected = *state == RTCDtlsTransportState::Connected && m_connection;
+    Vector<Vector<uint8_t>> certificates;
+    if (connected) {
+        for (auto& der : m_connection->remoteCertificates())
+            certificates.append(std::span<const uint8_t>(der.data(), der.size()));
+    }
+    m_transportHub->setDtlsState(*state, WTFMove(certificates));
+    if (!connected)
+        return;
+    m_connection->selectedCandidatePair([weakThis = WeakPtr { *this }](std::string local, std::string remote, wkrtc::Error error) {
+        if (error || local.empty())
+            return;
+        onMainThread(weakThis, [local = toString(local).isolatedCopy(), remote = toString(remote).isolatedCopy()](auto& backend) mutable {
+            backend.m_transportHub->setSelectedCandidatePair(WTFMove(local), WTFMove(remote));
+        });
+    });
 }
 
 std::pair<std::unique_ptr<RTCSctpTransportBackend>, std::optional<double>> RustPeerConnectionBackend::sctpTransport()

@@ -48,19 +48,40 @@ void RustTransportHub::setGatheringState(RTCIceGatheringState state)
     forEachClient(m_iceClients, [state](auto& client) { client.onGatheringStateChanged(state); });
 }
 
-void RustTransportHub::setDtlsState(RTCDtlsTransportState state)
+// Each client gets buffers of its own: the page may detach them.
+Vector<Ref<JSC::ArrayBuffer>> RustTransportHub::remoteCertificates() const
+{
+    return m_remoteCertificates.map([](auto& der) { return JSC::ArrayBuffer::create(der.span()); });
+}
+
+void RustTransportHub::setDtlsState(RTCDtlsTransportState state, Vector<Vector<uint8_t>>&& remoteCertificates)
 {
     if (m_dtlsState == state)
         return;
     m_dtlsState = state;
-    // wkrtc checks the peer's certificate against its fingerprint; the certificates
-    // themselves are not handed out (getRemoteCertificates() is empty).
-    forEachClient(m_dtlsClients, [state](auto& client) {
-        client.onStateChanged(state, { });
+    m_remoteCertificates = WTFMove(remoteCertificates);
+    forEachClient(m_dtlsClients, [&](auto& client) {
+        client.onStateChanged(state, remoteCertificates());
         if (state == RTCDtlsTransportState::Failed)
             client.onError();
     });
     notifySctp();
+}
+
+void RustTransportHub::sendSelectedCandidatePair(RTCIceTransportBackendClient& client) const
+{
+    if (m_selectedLocal.isEmpty())
+        return;
+    client.onSelectedCandidatePairChanged(RTCIceCandidate::create(m_selectedLocal, emptyString(), 0), RTCIceCandidate::create(m_selectedRemote, emptyString(), 0));
+}
+
+void RustTransportHub::setSelectedCandidatePair(String&& local, String&& remote)
+{
+    if (m_selectedLocal == local && m_selectedRemote == remote)
+        return;
+    m_selectedLocal = WTFMove(local);
+    m_selectedRemote = WTFMove(remote);
+    forEachClient(m_iceClients, [this](auto& client) { sendSelectedCandidatePair(client); });
 }
 
 void RustTransportHub::setSctpNegotiated(std::optional<double> maxMessageSize)
@@ -104,6 +125,7 @@ void RustTransportHub::addClient(RTCIceTransportBackendClient& client)
     m_iceClients.append(client);
     client.onGatheringStateChanged(m_gatheringState);
     client.onStateChanged(m_iceState);
+    sendSelectedCandidatePair(client);
 }
 
 void RustTransportHub::removeClient(RTCIceTransportBackendClient& client)
@@ -114,7 +136,7 @@ void RustTransportHub::removeClient(RTCIceTransportBackendClient& client)
 void RustTransportHub::addClient(RTCDtlsTransportBackendClient& client)
 {
     m_dtlsClients.append(client);
-    client.onStateChanged(m_dtlsState, { });
+    client.onStateChanged(m_dtlsState, remoteCertificates());
 }
 
 void RustTransportHub::removeClient(RTCDtlsTransportBackendClient& client)

@@ -27,7 +27,10 @@ public:
     // From the peer connection's events.
     void setIceState(RTCIceTransportState);
     void setGatheringState(RTCIceGatheringState);
-    void setDtlsState(RTCDtlsTransportState);
+    // The peer's certificates (DER) come with the connected state.
+    void setDtlsState(RTCDtlsTransportState, Vector<Vector<uint8_t>>&& remoteCertificates);
+    // Candidate lines of the selected pair.
+    void setSelectedCandidatePair(String&& local, String&& remote);
     // SCTP follows DTLS once a data section is negotiated.
     void setSctpNegotiated(std::optional<double> maxMessageSize);
     bool sctpNegotiated() const { return m_sctpNegotiated; }
@@ -43,12 +46,17 @@ private:
     RustTransportHub() = default;
     RTCSctpTransportState sctpState() const;
     void notifySctp();
+    void sendSelectedCandidatePair(RTCIceTransportBackendClient&) const;
+    Vector<Ref<JSC::ArrayBuffer>> remoteCertificates() const;
 
     RTCIceTransportState m_iceState { RTCIceTransportState::New };
     RTCIceGatheringState m_gatheringState { RTCIceGatheringState::New };
     RTCDtlsTransportState m_dtlsState { RTCDtlsTransportState::New };
     bool m_sctpNegotiated { false };
     std::optional<double> m_maxMessageSize;
+    Vector<Vector<uint8_t>> m_remoteCertificates;
+    String m_selectedLocal;
+    String m_selectedRemote;
     Vector<WeakPtr<RTCIceTransportBackendClient>> m_iceClients;
     Vector<WeakPtr<RTCDtlsTransportBackendClient>> m_dtlsClients;
     Vector<WeakPtr<RTCSctpTransportBackendClient>> m_sctpClients;

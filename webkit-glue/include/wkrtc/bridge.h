@@ -41,6 +41,14 @@ public:
     virtual void done(rust::Str sdp_type, rust::Str sdp, rust::Str error_name, rust::Str error_message) const = 0;
 };
 
+// Completion of getSelectedCandidatePair: candidate lines, both empty when no pair is
+// selected; an empty error_name means success.
+class PairCallback {
+public:
+    virtual ~PairCallback() = default;
+    virtual void done(rust::Str local, rust::Str remote, rust::Str error_name, rust::Str error_message) const = 0;
+};
+
 // Completion of the other asynchronous operations.
 class VoidCallback {
 public:

@@ -264,6 +264,8 @@ using DescriptionCallback = std::function<void(std::string type, std::string sdp
 using DoneCallback = std::function<void(Error)>;
 // The W3C stats report as JSON: an object from stats id to stats object.
 using StatsCallback = std::function<void(std::string json, Error)>;
+// The selected candidate pair as candidate lines (local, remote); both empty before one is.
+using CandidatePairCallback = std::function<void(std::string local, std::string remote, Error)>;
 
 class PeerConnection {
 public:
@@ -281,6 +283,11 @@ public:
     void addIceCandidate(std::string_view candidate, std::string_view mid, int mline, DoneCallback);
     void restartIce();
     void getStats(StatsCallback);
+    // RTCIceTransport.getSelectedCandidatePair() of the connection's (bundled) transport.
+    void selectedCandidatePair(CandidatePairCallback);
+    // RTCDtlsTransport.getRemoteCertificates(): DER; empty until the peer's certificate
+    // matched the remote description's fingerprint.
+    std::vector<std::vector<std::uint8_t>> remoteCertificates() const;
     std::unique_ptr<DataChannel> createDataChannel(std::string_view label, const DataChannelInit&, Error&);
     // addTrack: the transceiver that sends the track (reused or new); null with `error` set.
     std::unique_ptr<Transceiver> addTrack(const Track&, const std::vector<std::string>& streamIds, Error& error);
