@@ -428,3 +428,26 @@ fn answers_list_every_common_codec_in_preference_order() {
     assert_eq!(vp9(&a).as_deref(), Some("video/VP9"));
     assert_eq!(vp9(&b).as_deref(), Some("video/VP9"));
 }
+
+/// `sender.setStreams()`: later descriptions announce the track in the new streams, and the
+/// change needs negotiation (W3C, "check if negotiation is needed").
+#[test]
+fn set_streams_renegotiates_the_announced_streams() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let sender = a.pc.add_track(&video(), &["s".into()]).unwrap();
+    negotiate(&a, &b);
+    let remote = b.expect("track", |e| match e {
+        Event::Track { streams, transceiver, .. } => Some((streams.clone(), transceiver.clone())),
+        _ => None,
+    });
+    assert_eq!(remote.0, vec!["s".to_owned()]);
+    while a.pc.events().try_recv().is_ok() {}
+    sender.set_streams(&["t".into(), "u".into(), "t".into()]).unwrap();
+    assert_eq!(sender.stream_ids(), vec!["t".to_owned(), "u".to_owned()], "duplicates are dropped");
+    a.expect("negotiationneeded", |e| matches!(e, Event::NegotiationNeeded).then_some(()));
+    negotiate(&a, &b);
+    assert_eq!(remote.1.receiver().stream_ids(), vec!["t".to_owned(), "u".to_owned()]);
+    assert_eq!(sender.set_streams(&["a\0b".into()]).unwrap_err().name(), "NotSupportedError");
+    a.pc.close();
+    assert_eq!(sender.set_streams(&["v".into()]).unwrap_err().name(), "InvalidStateError");
+}

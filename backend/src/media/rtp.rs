@@ -61,6 +61,8 @@ pub(crate) struct SenderInner {
     output_id: u64,
     track: Mutex<Option<MediaStreamTrack>>,
     pub streams: Mutex<Vec<String>>,
+    /// The transceiver's negotiation hook, shared with it.
+    on_change: ChangeHook,
     encoding: Mutex<(String, RtpEncodingParameters)>,
     pub chain: Mutex<Option<SendChain>>,
     /// The negotiated direction lets this sender send.
@@ -80,12 +82,15 @@ impl std::fmt::Debug for RtpSender {
     }
 }
 
+/// Told when a transceiver or its sender changed in a way that may need negotiation.
+pub(crate) type ChangeHook = Arc<Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl RtpSender {
-    fn new(kind: MediaKind, track: Option<MediaStreamTrack>, streams: Vec<String>) -> Self {
+    fn new(kind: MediaKind, track: Option<MediaStreamTrack>, streams: Vec<String>, on_change: ChangeHook) -> Self {
         let mut ssrc = [0u8; 4];
         crate::engine::random_bytes(&mut ssrc);
         Self {
@@ -95,6 +100,7 @@ impl RtpSender {
                 output_id: next_id(),
                 track: Mutex::new(track),
                 streams: Mutex::new(streams),
+                on_change,
                 encoding: Mutex::new((super::track::uuid(), RtpEncodingParameters::default())),
                 chain: Mutex::default(),
                 sending: AtomicBool::new(false),
@@ -246,6 +252,29 @@ impl RtpSender {
     pub fn stream_ids(&self) -> Vec<String> {
         lock(&self.inner.streams).clone()
     }
+
+    /// `setStreams`: the streams later descriptions announce the track in; negotiation is
+    /// needed when they differ from the current ones.
+    ///
+    /// Errors: `InvalidStateError` once the sender is stopped (its connection closed or its
+    /// transceiver stopped), `NotSupportedError` for an id with a NUL character.
+    pub fn set_streams(&self, streams: &[String]) -> Result<()> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Err(Error::InvalidState("setStreams on a stopped sender".into()));
+        }
+        streams.iter().try_for_each(|id| crate::error::check_no_nul(id, "a stream id"))?;
+        let mut unique: Vec<String> = Vec::with_capacity(streams.len());
+        for id in streams {
+            if !unique.contains(id) {
+                unique.push(id.clone());
+            }
+        }
+        *lock(&self.inner.streams) = unique;
+        if let Some(f) = lock(&self.inner.on_change).as_ref() {
+            f();
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct ReceiverInner {
@@ -317,7 +346,7 @@ pub(crate) struct TransceiverInner {
     pub sender: RtpSender,
     pub receiver: RtpReceiver,
     pub state: Mutex<TransceiverState>,
-    pub on_change: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    pub on_change: ChangeHook,
 }
 
 /// `RTCRtpTransceiver`. Clones are the same transceiver.
@@ -341,10 +370,11 @@ impl PartialEq for RtpTransceiver {
 
 impl RtpTransceiver {
     pub(crate) fn new(kind: MediaKind, direction: RtpTransceiverDirection, track: Option<MediaStreamTrack>, streams: Vec<String>) -> Self {
+        let on_change = ChangeHook::default();
         Self {
             inner: Arc::new(TransceiverInner {
                 kind,
-                sender: RtpSender::new(kind, track, streams),
+                sender: RtpSender::new(kind, track, streams, on_change.clone()),
                 receiver: RtpReceiver {
                     inner: Arc::new(ReceiverInner {
                         track: MediaStreamTrack::remote(kind),
@@ -366,7 +396,7 @@ impl RtpTransceiver {
                     added_by_track: false,
                     from_remote: false,
                 }),
-                on_change: Mutex::default(),
+                on_change,
             }),
         }
     }

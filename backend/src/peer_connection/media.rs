@@ -327,10 +327,13 @@ impl Inner {
                 let was = std::mem::replace(&mut st.remote_sending, sends);
                 sends && !was
             };
+            if sends {
+                // W3C "set the associated remote streams": every description, not only the
+                // one that starts the track (the peer's setStreams).
+                *t.receiver().inner.streams.lock().unwrap_or_else(|e| e.into_inner()) = section.stream_ids.clone();
+            }
             if fire {
-                let receiver = t.receiver();
-                *receiver.inner.streams.lock().unwrap_or_else(|e| e.into_inner()) = section.stream_ids.clone();
-                self.emit(Event::Track { transceiver: t.clone(), track: receiver.track(), streams: section.stream_ids.clone() });
+                self.emit(Event::Track { transceiver: t.clone(), track: t.receiver().track(), streams: section.stream_ids.clone() });
             } else if !sends {
                 t.receiver().track().set_muted(true);
             }
@@ -500,7 +503,11 @@ impl Inner {
                 (_, Some(r)) => ts.direction.answer_to(r.direction),
                 _ => ts.direction,
             };
-            !l.rejected && l.direction != expected
+            // W3C, "check if negotiation is needed": a sending section whose a=msid streams
+            // are no longer the sender's (setStreams).
+            let announced: Vec<&String> = l.stream_ids.iter().filter(|id| *id != "-").collect();
+            let streams_changed = ts.direction.sends() && l.direction.sends() && announced != t.inner.sender.stream_ids().iter().collect::<Vec<_>>();
+            !l.rejected && (l.direction != expected || streams_changed)
         })
     }
 
