@@ -202,6 +202,8 @@ mod ffi {
         /// The remote description has the peer sending here.
         fn receiving(self: &TransceiverHandle) -> bool;
         fn receiver_stream_ids(self: &TransceiverHandle) -> Vec<String>;
+        /// `sender.setStreams(ids)`.
+        fn set_sender_streams(self: &TransceiverHandle, stream_ids: &Vec<String>) -> ErrorFfi;
         fn receiver_track(self: &TransceiverHandle) -> Box<TrackHandle>;
         fn set_codec_preferences(self: &TransceiverHandle, codecs: &Vec<CodecCapabilityFfi>) -> ErrorFfi;
         /// `replaceTrack(track)`.
@@ -959,6 +961,11 @@ impl TransceiverHandle {
 
     fn receiver_stream_ids(&self) -> Vec<String> {
         self.with("receiver_stream_ids", Vec::new, |t| t.receiver().stream_ids())
+    }
+
+    #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
+    fn set_sender_streams(&self, stream_ids: &Vec<String>) -> ErrorFfi {
+        self.with("set_sender_streams", || err(&closed()), |t| result(t.sender().set_streams(stream_ids)))
     }
 
     fn receiver_track(&self) -> Box<TrackHandle> {

@@ -430,6 +430,11 @@ std::vector<std::string> Transceiver::receiverStreamIds() const
 
 std::unique_ptr<Track> Transceiver::receiverTrack() const { return wrap(m_impl->handle->receiver_track()); }
 
+Error Transceiver::setSenderStreams(const std::vector<std::string>& streamIds)
+{
+    return toError(m_impl->handle->set_sender_streams(toRustStrings(streamIds)));
+}
+
 static ffi::CodecCapabilityFfi toFfi(const CodecCapability& c)
 {
     return ffi::CodecCapabilityFfi { rust::String(c.mimeType), c.clockRate, c.channels, rust::String(c.sdpFmtpLine) };

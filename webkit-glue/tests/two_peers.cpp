@@ -314,6 +314,8 @@ int main()
     }
     parameters.scaleResolutionDownBy = 2;
     check(!sender->setSendParameters(parameters), "setParameters with scaleResolutionDownBy 2");
+    check(!sender->setSenderStreams({ "one", "two" }), "setStreams");
+    check(sender->setSenderStreams({ std::string("a\0b", 3) }).name == "NotSupportedError", "setStreams with a NUL character is a NotSupportedError");
     {
         std::unique_lock<std::mutex> l(state.lock);
         state.width = 0;

@@ -174,8 +174,15 @@ Ref<RTCRtpTransformBackend> RustRtpSenderBackend::rtcRtpTransformBackend()
 
 // The stream ids are announced with the track when it is added (addTrack, addTransceiver);
 // wkrtc does not change them afterwards, so setStreams() has no effect on the next offer.
-void RustRtpSenderBackend::setMediaStreamIds(const FixedVector<String>&)
+// RTCRtpSender.setStreams(): wkrtc announces them from the next description on and
+// raises negotiationneeded. WebCore has checked the connection is open; wkrtc's only other
+// refusal, an id with a NUL character, leaves the streams as they were.
+void RustRtpSenderBackend::setMediaStreamIds(const FixedVector<String>& streamIds)
 {
+    std::vector<std::string> ids;
+    for (auto& id : streamIds)
+        ids.push_back(toStdString(id));
+    m_transceiver->setSenderStreams(ids);
 }
 
 // Every negotiated transceiver shares the connection's one (bundled) DTLS transport.

@@ -189,6 +189,9 @@ public:
     // [[FiredDirection]]), and the stream ids it announced.
     bool receiving() const;
     std::vector<std::string> receiverStreamIds() const;
+    // sender.setStreams(): later descriptions announce the track in these streams
+    // (negotiationneeded follows); InvalidStateError once stopped.
+    Error setSenderStreams(const std::vector<std::string>& streamIds);
     // The receiver's track: the peer's frames, decoded.
     std::unique_ptr<Track> receiverTrack() const;
     Error setCodecPreferences(const std::vector<CodecCapability>&);
