@@ -33,6 +33,22 @@ pub fn libtest_args(name: &str) -> Option<ExitCode> {
     None
 }
 
+/// The start of every namespaced test's `main()`: answers libtest's command line
+/// ([`libtest_args`]), then moves the process into its private network namespace
+/// ([`crate::netns::isolate`]). `Err(code)`: exit now with `code` (nothing to run, or no
+/// namespace, reported as a failure).
+pub fn begin(name: &str) -> Result<Tally, ExitCode> {
+    if let Some(code) = libtest_args(name) {
+        return Err(code);
+    }
+    let mut tally = Tally::default();
+    if let Err(e) = crate::netns::isolate() {
+        tally.fail("network namespace", &format!("{e:#}"));
+        return Err(tally.finish());
+    }
+    Ok(tally)
+}
+
 /// Counts checks and prints each as `PASS`/`FAIL` with its duration.
 #[derive(Debug, Default)]
 pub struct Tally {

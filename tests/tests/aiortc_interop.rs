@@ -22,7 +22,7 @@ use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, IceGatheringS
 use wkrtc_interop::aiortc;
 use wkrtc_interop::line_peer::{description, line, pump, LinePeer};
 use wkrtc_interop::netns;
-use wkrtc_interop::runner::{self, Tally};
+use wkrtc_interop::runner;
 
 const NAME: &str = "aiortc_interop";
 const MESSAGES: usize = 200;
@@ -125,8 +125,9 @@ fn rsa_refused() -> Result<String> {
     Ok("aiortc refused the RSA certificate (no shared cipher), as expected".into())
 }
 
-fn aiortc_offers() -> Result<String> {
-    let mut peer = aiortc::start(&["send", &MESSAGES.to_string()])?;
+/// aiortc offers (running `args`) and wkrtc answers; returns the channel aiortc opened.
+fn aiortc_offers_with(args: &[&str]) -> Result<(PeerConnection, DataChannel, LinePeer)> {
+    let mut peer = aiortc::start(args)?;
     let pc = PeerConnection::with_settings(Default::default(), settings()?)?;
     let offer = description(&peer.expect("offer", STEP)?)?;
     futures::executor::block_on(pc.set_remote_description(offer))?;
@@ -137,6 +138,11 @@ fn aiortc_offers() -> Result<String> {
         Event::DataChannel(dc) => Some(dc.clone()),
         _ => None,
     })?;
+    Ok((pc, dc, peer))
+}
+
+fn aiortc_offers() -> Result<String> {
+    let (_pc, dc, peer) = aiortc_offers_with(&["send", &MESSAGES.to_string()])?;
     // Echo until aiortc has all its messages back.
     let echo = dc.clone();
     let echoing = std::thread::spawn(move || -> Result<usize> {
@@ -160,17 +166,7 @@ fn aiortc_offers() -> Result<String> {
 }
 
 fn oversize() -> Result<String> {
-    let mut peer = aiortc::start(&["oversize"])?;
-    let pc = PeerConnection::with_settings(Default::default(), settings()?)?;
-    let offer = description(&peer.expect("offer", STEP)?)?;
-    futures::executor::block_on(pc.set_remote_description(offer))?;
-    let answer = futures::executor::block_on(pc.create_answer())?;
-    futures::executor::block_on(pc.set_local_description(Some(answer.clone())))?;
-    peer.send(&line(&answer))?;
-    let dc = pump(&pc, &mut peer, STEP, |e| match e {
-        Event::DataChannel(dc) => Some(dc.clone()),
-        _ => None,
-    })?;
+    let (_pc, dc, peer) = aiortc_offers_with(&["oversize"])?;
     let (mut messages, mut error) = (Vec::new(), None);
     loop {
         match next_event(&dc, STEP)? {
@@ -189,14 +185,10 @@ fn oversize() -> Result<String> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = runner::libtest_args(NAME) {
-        return code;
-    }
-    let mut tally = Tally::default();
-    if let Err(e) = netns::isolate() {
-        tally.fail("network namespace", &format!("{e:#}"));
-        return tally.finish();
-    }
+    let mut tally = match runner::begin(NAME) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     match aiortc::available() {
         Ok(v) => println!("aiortc {v}"),
         Err(e) => {

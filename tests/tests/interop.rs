@@ -21,8 +21,8 @@ use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_interop::browser::{Kind, Options};
 use wkrtc_interop::runner::run_page;
-use wkrtc_interop::runner::{self, num, Tally};
-use wkrtc_interop::{netns, pages};
+use wkrtc_interop::runner::{self, num};
+use wkrtc_interop::pages;
 
 const NAME: &str = "interop";
 const SCENARIOS: &[&str] =
@@ -31,14 +31,10 @@ const SCENARIOS: &[&str] =
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn main() -> ExitCode {
-    if let Some(code) = runner::libtest_args(NAME) {
-        return code;
-    }
-    let mut tally = Tally::default();
-    if let Err(e) = netns::isolate() {
-        tally.fail("network namespace", &format!("{e:#}"));
-        return tally.finish();
-    }
+    let mut tally = match runner::begin(NAME) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let server =
         match runner::serve(vec![runner::html_page("/test/interop.html", pages::INTEROP), runner::html_page("/test/local_pair.html", pages::LOCAL_PAIR)]) {
             Ok(s) => s,

@@ -23,8 +23,7 @@ use serde_json::json;
 use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, Message, MediaKind, MediaStreamTrack, OfferOptions, PeerConnection, PeerConnectionState, Settings, TestPattern};
 use wkrtc_interop::line_peer::{description, line, LinePeer};
 use wkrtc_interop::link::{Impairment, Link, A_ADDR, B_ADDR};
-use wkrtc_interop::netns;
-use wkrtc_interop::runner::{self, Tally};
+use wkrtc_interop::runner;
 
 const NAME: &str = "loss";
 const MESSAGE: usize = 64 * 1024;
@@ -175,14 +174,10 @@ fn link_cut(link: &Link) -> Result<String> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = runner::libtest_args(NAME) {
-        return code;
-    }
-    let mut tally = Tally::default();
-    if let Err(e) = netns::isolate() {
-        tally.fail("network namespace", &format!("{e:#}"));
-        return tally.finish();
-    }
+    let mut tally = match runner::begin(NAME) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let link = match Link::new() {
         Ok(l) => l,
         Err(e) => {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_interop::browser::{Kind, Options};
-use wkrtc_interop::runner::{self, num, run_page, run_page_with, Tally};
-use wkrtc_interop::{netns, pages};
+use wkrtc_interop::runner::{self, num, run_page, run_page_with};
+use wkrtc_interop::pages;
 
 const NAME: &str = "media_interop";
 const SCENARIOS: &[&str] =
@@ -32,14 +32,10 @@ const SCENARIOS: &[&str] =
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 
 fn main() -> ExitCode {
-    if let Some(code) = runner::libtest_args(NAME) {
-        return code;
-    }
-    let mut tally = Tally::default();
-    if let Err(e) = netns::isolate() {
-        tally.fail("network namespace", &format!("{e:#}"));
-        return tally.finish();
-    }
+    let mut tally = match runner::begin(NAME) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let server = match runner::serve(vec![runner::html_page("/test/media.html", pages::MEDIA)]) {
         Ok(s) => s,
         Err(e) => {
