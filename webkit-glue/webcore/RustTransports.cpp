@@ -54,12 +54,12 @@ Vector<Ref<JSC::ArrayBuffer>> RustTransportHub::remoteCertificates() const
     return m_remoteCertificates.map([](auto& der) { return JSC::ArrayBuffer::create(der.span()); });
 }
 
-void RustTransportHub::setDtlsState(RTCDtlsTransportState state, Vector<Vector<uint8_t>>&& remoteCertificates)
+void RustTransportHub::setDtlsState(RTCDtlsTransportState state, Vector<Vector<uint8_t>>&& certificates)
 {
     if (m_dtlsState == state)
         return;
     m_dtlsState = state;
-    m_remoteCertificates = WTFMove(remoteCertificates);
+    m_remoteCertificates = WTFMove(certificates);
     forEachClient(m_dtlsClients, [&](auto& client) {
         client.onStateChanged(state, remoteCertificates());
         if (state == RTCDtlsTransportState::Failed)
