@@ -128,7 +128,8 @@ fn a_call_reports_every_type_consistently() {
     assert_eq!(in_video.number("ssrc"), out_video.number("ssrc"), "B receives the SSRC A sends");
     assert!(tracks.iter().any(|t| in_video.text("trackIdentifier") == Some(t.id())));
     // Frame rates, measured over whole seconds, on both sides; roles from the negotiation.
-    let rb = until(&b, "a decoded frame rate", |r| one(r, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap_or(0.0) > 0.0);
+    let video_rate = |r: &StatsReport| r.of_type(StatsType::InboundRtp).find(|s| s.text("kind") == Some("video")).and_then(|s| s.number("framesPerSecond"));
+    let rb = until(&b, "a decoded frame rate", |r| video_rate(r).unwrap_or(0.0) > 0.0);
     let fps = one(&rb, StatsType::InboundRtp, "kind", "video").number("framesPerSecond").unwrap();
     // A loaded machine decodes fewer than 30; the measure must be real, not exact.
     assert!((5.0..=40.0).contains(&fps), "decoded {fps} frames/s of a 30 frames/s pattern");

@@ -167,6 +167,8 @@ struct Inner {
     ops: flume::Sender<Op>,
     /// The peer's max-message-size, read by every data channel's `send`.
     max_message_size: Arc<AtomicU64>,
+    /// The RTP streams of the last stats report (see `keep_rtp_streams`).
+    rtp_streams: Mutex<Vec<crate::stats::collect::Raw>>,
     state: Mutex<State>,
 }
 
@@ -276,6 +278,7 @@ impl PeerConnection {
             receiver,
             ops,
             max_message_size: Arc::new(AtomicU64::new(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE)),
+            rtp_streams: Mutex::default(),
             state: Mutex::new(State {
                 jsep: Jsep::new(),
                 session: None,
@@ -492,9 +495,12 @@ impl PeerConnection {
     pub fn get_stats(&self) -> impl Future<Output = Result<crate::stats::StatsReport>> + Send + 'static {
         let session = self.inner.live_session();
         let snapshot = self.stats_snapshot();
+        let inner = self.inner.clone();
         async move {
             let raw = session?.raw_stats().await?;
-            Ok(crate::stats::collect::report(&crate::stats::collect::raw_entries(&raw), &snapshot))
+            let mut entries = crate::stats::collect::raw_entries(&raw);
+            crate::stats::collect::keep_rtp_streams(&mut entries, &mut inner.rtp_streams.lock().unwrap_or_else(|e| e.into_inner()));
+            Ok(crate::stats::collect::report(&entries, &snapshot))
         }
     }
 

@@ -91,6 +91,7 @@ pub(crate) struct Snapshot {
 }
 
 /// One of webrtcbin's raw stats objects.
+#[derive(Clone)]
 pub(crate) struct Raw {
     pub kind: String,
     pub id: String,
@@ -139,6 +140,20 @@ pub(crate) fn raw_entries(reply: &gst::StructureRef) -> Vec<Raw> {
             Some(Raw { kind: s.name().to_string(), id, fields: s })
         })
         .collect()
+}
+
+/// W3C: an RTP stream's stats object stays in the report once it exists, while webrtcbin
+/// drops a source's entry when the source times out (a track stopped for some seconds). The
+/// streams of the last report are remembered, and those webrtcbin no longer lists are
+/// reported again with their last counters.
+pub(crate) fn keep_rtp_streams(raw: &mut Vec<Raw>, remembered: &mut Vec<Raw>) {
+    let is_stream = |r: &Raw| matches!(r.kind.as_str(), "inbound-rtp" | "outbound-rtp") && r.ssrc().is_some();
+    for old in remembered.drain(..) {
+        if !raw.iter().any(|new| new.kind == old.kind && new.ssrc() == old.ssrc()) {
+            raw.push(old);
+        }
+    }
+    *remembered = raw.iter().filter(|r| is_stream(r)).cloned().collect();
 }
 
 /// Packets sent, bytes sent, packets received, bytes received.
@@ -391,4 +406,28 @@ pub(crate) fn report(raw: &[Raw], snap: &Snapshot) -> StatsReport {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(kind: &str, ssrc: u32, packets: u64) -> Raw {
+        gst::init().unwrap();
+        Raw { kind: kind.into(), id: format!("{kind}_{ssrc}"), fields: gst::Structure::builder(kind).field("ssrc", ssrc).field("packets-received", packets).build() }
+    }
+
+    #[test]
+    fn streams_outlive_webrtcbins_entries() {
+        let mut remembered = Vec::new();
+        let mut first = vec![raw("inbound-rtp", 1, 10), raw("outbound-rtp", 2, 5), raw("transport", 0, 0)];
+        keep_rtp_streams(&mut first, &mut remembered);
+        assert_eq!(remembered.len(), 2);
+        // webrtcbin dropped stream 1 and counted more on stream 2: 1 comes back as it was.
+        let mut second = vec![raw("outbound-rtp", 2, 7)];
+        keep_rtp_streams(&mut second, &mut remembered);
+        let inbound = second.iter().find(|r| r.kind == "inbound-rtp").expect("the stream stays");
+        assert_eq!(inbound.u64("packets-received"), Some(10));
+        assert_eq!(second.iter().filter(|r| r.kind == "outbound-rtp").count(), 1, "no stream twice");
+    }
 }
