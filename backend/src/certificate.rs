@@ -64,7 +64,10 @@ impl KeyAlgorithm {
         let expires = match member("expires") {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => {
-                let ms = v.as_f64().filter(|ms| ms.is_finite() && *ms >= 0.0).ok_or_else(|| Error::Type("generateCertificate: expires is not a non-negative number".into()))?;
+                let ms = v
+                    .as_f64()
+                    .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                    .ok_or_else(|| Error::Type("generateCertificate: expires is not a non-negative number".into()))?;
                 Some(Duration::from_millis(ms.min(u64::MAX as f64) as u64))
             }
         };
@@ -80,7 +83,11 @@ impl KeyAlgorithm {
                     .and_then(|m| u32::try_from(m).ok())
                     .ok_or_else(|| Error::Type("generateCertificate: RSASSA-PKCS1-v1_5 needs a modulusLength".into()))?;
                 if !RSA_MODULUS_BITS.contains(&modulus_length) {
-                    return Err(unsupported(format!("an RSA modulus of {modulus_length} bits (from {} to {})", RSA_MODULUS_BITS.start(), RSA_MODULUS_BITS.end())));
+                    return Err(unsupported(format!(
+                        "an RSA modulus of {modulus_length} bits (from {} to {})",
+                        RSA_MODULUS_BITS.start(),
+                        RSA_MODULUS_BITS.end()
+                    )));
                 }
                 let exponent = member("publicExponent")
                     .and_then(|e| e.as_array())

@@ -157,14 +157,19 @@ fn rss_kib() -> u64 {
 fn hostile_descriptions_are_bounded_and_leave_nothing_behind() {
     let good = offer_from_a_fresh_peer();
     let with = |extra: &str| SessionDescription::offer(format!("{}{extra}", good.sdp));
-    let sections: String = (0..500).map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:x{i}\r\na=rtpmap:111 opus/48000/2\r\n")).collect();
+    let sections: String =
+        (0..500).map(|i| format!("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:x{i}\r\na=rtpmap:111 opus/48000/2\r\n")).collect();
     let candidates: String = (0..300).map(|i| format!("a=candidate:{i} 1 UDP 2122252543 127.0.0.1 {} typ host\r\n", 10000 + i)).collect();
     let cases: Vec<(&str, SessionDescription, &str)> = vec![
         ("500 media sections", with(&sections), "OperationError"),
         ("300 candidates", with(&candidates), "OperationError"),
         ("300 KB", with(&format!("a=tool:{}\r\n", "x".repeat(4000)).repeat(80)), "OperationError"),
         ("a 5,000-byte line", with(&format!("a=tool:{}\r\n", "x".repeat(5000))), "OperationError"),
-        ("a 300-character ufrag", edit(&good, |l| Some(if l.starts_with("a=ice-ufrag:") { format!("a=ice-ufrag:{}", "u".repeat(300)) } else { l.to_owned() })), "InvalidAccessError"),
+        (
+            "a 300-character ufrag",
+            edit(&good, |l| Some(if l.starts_with("a=ice-ufrag:") { format!("a=ice-ufrag:{}", "u".repeat(300)) } else { l.to_owned() })),
+            "InvalidAccessError",
+        ),
     ];
     let peer = Peer::new();
     for (what, desc, name) in &cases {

@@ -240,7 +240,8 @@ const HOSTILE_LINES: &[&str] = &[
 ];
 
 /// Values to put where a value was.
-pub(crate) const ODD_VALUES: &[&str] = &["", "0", "-1", "65535", "65536", "4294967296", "18446744073709551616", "NaN", "\u{00e9}\u{1f600}", "\u{0}", " ", ":::", "a b c"];
+pub(crate) const ODD_VALUES: &[&str] =
+    &["", "0", "-1", "65535", "65536", "4294967296", "18446744073709551616", "NaN", "\u{00e9}\u{1f600}", "\u{0}", " ", ":::", "a b c"];
 
 fn mutate(rng: &mut Rng, seed: &str) -> String {
     let mut lines: Vec<String> = seed.split("\r\n").filter(|l| !l.is_empty()).map(str::to_owned).collect();

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 use wkrtc::{
-    DataChannel, DataChannelInit, MediaKind, MediaStreamTrack, OfferOptions, PeerConnection, RtpTransceiverDirection, SdpType, SessionDescription,
-    Settings, TestPattern, TrackOrKind, TransceiverInit,
+    DataChannel, DataChannelInit, MediaKind, MediaStreamTrack, OfferOptions, PeerConnection, RtpTransceiverDirection, SdpType, SessionDescription, Settings,
+    TestPattern, TrackOrKind, TransceiverInit,
 };
 use wkrtc_cli::serve::{Options, Server};
 
@@ -46,10 +46,16 @@ fn request(rng: &mut Rng) -> String {
             json!({"type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index})
         }
         4 => json!({"type": "offer-me"}),
-        5 => json!({"type": "open-channel", "label": rng.pick(ODD_VALUES), "ordered": rng.below(2) == 0, "negotiated": rng.below(4) == 0, "id": rng.below(70000)}),
+        5 => {
+            json!({"type": "open-channel", "label": rng.pick(ODD_VALUES), "ordered": rng.below(2) == 0, "negotiated": rng.below(4) == 0, "id": rng.below(70000)})
+        }
         6 => json!({"type": "send", "label": rng.pick(&["echo", "", "x"]), "size": rng.bits() % (1 << 25), "count": rng.below(5), "seconds": 0.2}),
-        7 => json!({"type": "add-media", "kind": rng.pick(&["video", "audio", "text", ""]), "width": rng.bits() % 9000, "height": rng.bits() % 9000, "framerate": rng.below(300)}),
-        8 => json!({"type": "get-user-media", "constraints": {"video": {"width": {"exact": rng.below(5000)}, "frameRate": {"max": rng.below(200)}}, "audio": rng.below(2) == 0}}),
+        7 => {
+            json!({"type": "add-media", "kind": rng.pick(&["video", "audio", "text", ""]), "width": rng.bits() % 9000, "height": rng.bits() % 9000, "framerate": rng.below(300)})
+        }
+        8 => {
+            json!({"type": "get-user-media", "constraints": {"video": {"width": {"exact": rng.below(5000)}, "frameRate": {"max": rng.below(200)}}, "audio": rng.below(2) == 0}})
+        }
         9 => json!({"type": "apply-constraints", "kind": rng.pick(&["video", "audio", "x"]), "constraints": {"height": {"min": rng.below(5000)}}}),
         10 => json!({"type": "remove-media", "kind": rng.pick(&["video", "audio", "x"])}),
         11 => json!({"type": "stats"}),

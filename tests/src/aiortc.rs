@@ -14,7 +14,9 @@ pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/aiortc_peer
 /// default `~/.cache/wkrtc/venv`), else `python3`.
 pub fn python() -> std::path::PathBuf {
     let venv = std::env::var_os("WKRTC_VENV").map(std::path::PathBuf::from).or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).or_else(|| Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".cache")))?;
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".cache")))?;
         Some(cache.join("wkrtc/venv"))
     });
     match venv.map(|v| v.join("bin/python3")) {

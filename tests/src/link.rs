@@ -150,7 +150,10 @@ impl Link {
         let (dev_b, ns_b) = far.join().map_err(|_| anyhow::anyhow!("the namespace thread panicked"))??;
         let dev_a = tun("wkl0")?;
         up("wkl0", A_ADDR)?;
-        let directions = [Arc::new(Direction { impairment: Mutex::default(), counters: Counters::default() }), Arc::new(Direction { impairment: Mutex::default(), counters: Counters::default() })];
+        let directions = [
+            Arc::new(Direction { impairment: Mutex::default(), counters: Counters::default() }),
+            Arc::new(Direction { impairment: Mutex::default(), counters: Counters::default() }),
+        ];
         let stop = Arc::new(AtomicBool::new(false));
         let threads = vec![
             relay(dev_a.try_clone()?, dev_b.try_clone()?, directions[0].clone(), stop.clone(), 0x1234_5678),
@@ -168,7 +171,9 @@ impl Link {
 
     /// (forwarded, dropped) packets, both directions together.
     pub fn counters(&self) -> (u64, u64) {
-        self.directions.iter().fold((0, 0), |(f, d), dir| (f + dir.counters.forwarded.load(Ordering::Relaxed), d + dir.counters.dropped.load(Ordering::Relaxed)))
+        self.directions
+            .iter()
+            .fold((0, 0), |(f, d), dir| (f + dir.counters.forwarded.load(Ordering::Relaxed), d + dir.counters.dropped.load(Ordering::Relaxed)))
     }
 
     /// Starts `cmd` in the far namespace.

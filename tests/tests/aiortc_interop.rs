@@ -182,7 +182,11 @@ fn oversize() -> Result<String> {
     }
     let error = error.context("no error event before close")?;
     ensure!(error.name() == "OperationError", "{error:?}");
-    ensure!(messages == vec![Message::Text("before".into())], "delivered: {:?}", messages.iter().map(|m| format!("{m:?}").chars().take(40).collect::<String>()).collect::<Vec<_>>());
+    ensure!(
+        messages == vec![Message::Text("before".into())],
+        "delivered: {:?}",
+        messages.iter().map(|m| format!("{m:?}").chars().take(40).collect::<String>()).collect::<Vec<_>>()
+    );
     let result = peer.expect("result", STEP)?;
     ensure!(result["closed"] == true, "aiortc: {result}");
     Ok(format!("'before' delivered, the 131,072-byte message refused ({}), channel closed on both sides", error.message()))

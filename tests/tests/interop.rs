@@ -20,9 +20,9 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_interop::browser::{Kind, Options};
+use wkrtc_interop::pages;
 use wkrtc_interop::runner::run_page;
 use wkrtc_interop::runner::{self, num};
-use wkrtc_interop::pages;
 
 const NAME: &str = "interop";
 const SCENARIOS: &[&str] =

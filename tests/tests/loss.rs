@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::json;
-use wkrtc::{DataChannel, DataChannelEvent, DataChannelInit, Event, Message, MediaKind, MediaStreamTrack, OfferOptions, PeerConnection, PeerConnectionState, Settings, TestPattern};
+use wkrtc::{
+    DataChannel, DataChannelEvent, DataChannelInit, Event, MediaKind, MediaStreamTrack, Message, OfferOptions, PeerConnection, PeerConnectionState, Settings,
+    TestPattern,
+};
 use wkrtc_interop::line_peer::{description, line, LinePeer};
 use wkrtc_interop::link::{Impairment, Link, A_ADDR, B_ADDR};
 use wkrtc_interop::runner;
@@ -63,7 +66,11 @@ fn call(link: &Link, video: Option<&MediaStreamTrack>) -> Result<Call> {
             }
         }
         if let Ok(c) = peer.expect("candidate", Duration::from_millis(20)) {
-            let candidate = wkrtc::IceCandidate::new(c["candidate"].as_str().unwrap_or_default(), c["sdpMid"].as_str().map(str::to_owned), c["sdpMLineIndex"].as_u64().map(|i| i as u32));
+            let candidate = wkrtc::IceCandidate::new(
+                c["candidate"].as_str().unwrap_or_default(),
+                c["sdpMid"].as_str().map(str::to_owned),
+                c["sdpMLineIndex"].as_u64().map(|i| i as u32),
+            );
             futures::executor::block_on(pc.add_ice_candidate(Some(candidate)))?;
         }
         if let Ok(DataChannelEvent::Open) = dc_events.try_recv() {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use wkrtc_interop::browser::{Kind, Options};
-use wkrtc_interop::runner::{self, num, run_page, run_page_with};
 use wkrtc_interop::pages;
+use wkrtc_interop::runner::{self, num, run_page, run_page_with};
 
 const NAME: &str = "media_interop";
 const SCENARIOS: &[&str] =

@@ -285,8 +285,8 @@ mod ffi {
 }
 
 use ffi::{
-    BytesFfi, CertificateFfi, ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, PairCallback, SdpCallback, SendParametersFfi, StatsCallback,
-    VoidCallback,
+    BytesFfi, CertificateFfi, ChannelInitFfi, ChannelSink, CodecCapabilityFfi, ConfigFfi, DeviceInfoFfi, ErrorFfi, EventSink, FrameSink, PairCallback,
+    SdpCallback, SendParametersFfi, StatsCallback, VoidCallback,
 };
 
 // SAFETY: the C++ interfaces are documented (bridge.h) as callable from any thread and
@@ -372,7 +372,8 @@ fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> B
     guard(
         "create_peer_connection",
         || {
-            let certificates = config.certificates.iter().map(|c| wkrtc::Certificate::from_pem(&c.certificate_pem, &c.private_key_pem)).collect::<wkrtc::Result<Vec<_>>>();
+            let certificates =
+                config.certificates.iter().map(|c| wkrtc::Certificate::from_pem(&c.certificate_pem, &c.private_key_pem)).collect::<wkrtc::Result<Vec<_>>>();
             let certificates = match certificates {
                 Ok(c) => c,
                 Err(e) => return failed(e),

@@ -120,7 +120,9 @@ fn warm_up() {
     let gate = dtls::FingerprintGate::new(|_| {});
     let servers = crate::configuration::EngineIceServers::default();
     let Ok(certificate) = crate::Certificate::generate(crate::KeyAlgorithm::default(), None) else { return };
-    let Ok(s) = session::Session::new(&crate::Configuration::default(), &servers, &crate::Settings::loopback(), &certificate, &gate, std::sync::Arc::new(|_| {})) else {
+    let Ok(s) =
+        session::Session::new(&crate::Configuration::default(), &servers, &crate::Settings::loopback(), &certificate, &gate, std::sync::Arc::new(|_| {}))
+    else {
         return;
     };
     let negotiated = futures::executor::block_on(async {

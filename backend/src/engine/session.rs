@@ -83,7 +83,14 @@ fn sdp_type(t: SdpType) -> WebRTCSDPType {
 }
 
 impl Session {
-    pub fn new(config: &Configuration, servers: &EngineIceServers, settings: &Settings, certificate: &Certificate, gate: &Arc<FingerprintGate>, sink: Sink) -> Result<Self> {
+    pub fn new(
+        config: &Configuration,
+        servers: &EngineIceServers,
+        settings: &Settings,
+        certificate: &Certificate,
+        gate: &Arc<FingerprintGate>,
+        sink: Sink,
+    ) -> Result<Self> {
         let make_err = |e: glib::BoolError| Error::Operation(format!("cannot create webrtcbin: {e}"));
         let webrtcbin = gst::ElementFactory::make("webrtcbin").build().map_err(make_err)?;
         let pipeline = gst::Pipeline::new();
@@ -254,6 +261,14 @@ impl Session {
     }
 
     pub fn create_data_channel(&self, label: &str, options: gst::Structure) -> Result<WebRTCDataChannel> {
+        // Past the association's stream count webrtcbin only logs a critical warning and
+        // refuses; the W3C makes it an OperationError.
+        if let (Ok(id), Some(sctp)) = (options.get::<i32>("id"), self.webrtcbin.property::<Option<glib::Object>>("sctp-transport")) {
+            let max = sctp.find_property("max-channels").and_then(|_| sctp.property_value("max-channels").get::<u32>().ok()).unwrap_or(u32::MAX);
+            if id >= 0 && id as u32 > max {
+                return Err(Error::Operation(format!("data channel id {id} is past the SCTP association's {max} streams")));
+            }
+        }
         self.webrtcbin
             .emit_by_name::<Option<WebRTCDataChannel>>("create-data-channel", &[&label, &options])
             .ok_or_else(|| Error::Operation(format!("webrtcbin refused data channel '{label}' (is its id in use?)")))

@@ -26,7 +26,8 @@ use crate::engine::ice::IceCredentials;
 use crate::engine::session::{Session, SessionSignal, Sink};
 use crate::engine::{self, CAT};
 use crate::jsep::{
-    CandidateRoute, HashAlgorithm, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE, MAX_SEND_SIZE,
+    CandidateRoute, HashAlgorithm, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE,
+    MAX_SEND_SIZE,
 };
 use crate::media::{MediaStreamTrack, RtpTransceiver};
 use crate::{Certificate, Configuration, Error, Result, Settings};

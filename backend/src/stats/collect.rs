@@ -414,7 +414,11 @@ mod tests {
 
     fn raw(kind: &str, ssrc: u32, packets: u64) -> Raw {
         gst::init().unwrap();
-        Raw { kind: kind.into(), id: format!("{kind}_{ssrc}"), fields: gst::Structure::builder(kind).field("ssrc", ssrc).field("packets-received", packets).build() }
+        Raw {
+            kind: kind.into(),
+            id: format!("{kind}_{ssrc}"),
+            fields: gst::Structure::builder(kind).field("ssrc", ssrc).field("packets-received", packets).build(),
+        }
     }
 
     #[test]

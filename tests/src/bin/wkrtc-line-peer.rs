@@ -62,7 +62,9 @@ fn main() {
         std::thread::spawn(move || {
             for ev in events.iter() {
                 match ev {
-                    Event::IceCandidate(Some(c)) => emit(&out, json!({"type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index})),
+                    Event::IceCandidate(Some(c)) => {
+                        emit(&out, json!({"type": "candidate", "candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index}))
+                    }
                     Event::ConnectionStateChange(s) => emit(&out, json!({"type": "state", "state": format!("{s:?}").to_lowercase()})),
                     Event::DataChannel(dc) => echo(dc),
                     Event::Track { track, .. } => {
