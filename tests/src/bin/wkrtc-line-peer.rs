@@ -21,22 +21,29 @@ fn emit(out: &Mutex<std::io::Stdout>, v: Value) {
     let _ = out.flush();
 }
 
+/// Echoes every message in order. Messages wait in a queue while the channel's buffer is
+/// full and go out on `bufferedamountlow`: nothing is dropped, nothing is reordered.
 fn echo(dc: DataChannel) {
+    const HIGH: u64 = 4 * 1024 * 1024;
+    dc.set_buffered_amount_low_threshold(HIGH / 4);
     std::thread::spawn(move || {
+        let mut queue = std::collections::VecDeque::new();
         for ev in dc.events().iter() {
             match ev {
-                DataChannelEvent::Message(Message::Text(t)) => {
-                    let _ = dc.send_text(&t);
-                }
-                DataChannelEvent::Message(Message::Binary(b)) => {
-                    // A full buffer waits for room: the echo must not drop anything.
-                    while dc.buffered_amount() > 4 * 1024 * 1024 && dc.ready_state() == wkrtc::DataChannelState::Open {
-                        std::thread::sleep(std::time::Duration::from_millis(5));
-                    }
-                    let _ = dc.send_binary(&b);
-                }
+                DataChannelEvent::Message(m) => queue.push_back(m),
+                DataChannelEvent::BufferedAmountLow => {}
                 DataChannelEvent::Close => return,
-                _ => {}
+                _ => continue,
+            }
+            while dc.buffered_amount() < HIGH {
+                let sent = match queue.pop_front() {
+                    Some(Message::Text(t)) => dc.send_text(&t),
+                    Some(Message::Binary(b)) => dc.send_binary(&b),
+                    None => break,
+                };
+                if sent.is_err() {
+                    return;
+                }
             }
         }
     });
