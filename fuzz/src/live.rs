@@ -116,6 +116,9 @@ pub fn run_signaling(inputs: u64, seed: u64) -> Report {
             return report;
         }
     };
+    // WKRTC_FUZZ_TRACE=FILE: every request is written there before it is sent, so that a
+    // crash of the whole process (an abort inside GStreamer) leaves its input behind.
+    let mut trace = std::env::var_os("WKRTC_FUZZ_TRACE").and_then(|p| std::fs::File::create(p).ok());
     let mut session = 0u64;
     while report.inputs < inputs {
         session += 1;
@@ -130,6 +133,9 @@ pub fn run_signaling(inputs: u64, seed: u64) -> Report {
         for _ in 0..(1 + rng.below(30)).min((inputs - report.inputs) as usize) {
             let text = request(&mut rng);
             report.inputs += 1;
+            if let Some(f) = trace.as_mut() {
+                let _ = std::io::Write::write_all(f, format!("session {session}: {text}\n").as_bytes());
+            }
             if ws.send(Message::text(text.clone())).is_err() {
                 break;
             }
