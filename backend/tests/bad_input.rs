@@ -205,3 +205,25 @@ fn hostile_descriptions_are_bounded_and_leave_nothing_behind() {
     }
     eprintln!("100 hostile descriptions: {before} -> {} descriptors, {rss_before} -> {} KiB resident", open_fds(), rss_kib());
 }
+
+/// An answer whose media sections are not the offer's is refused (RFC 8829, section
+/// 5.3.1). webrtcbin 1.22 took one, and the next offer aborted the whole process in an
+/// assertion (found by wkrtc-fuzz through `wkrtc serve`).
+#[test]
+fn an_answer_must_match_the_offer() {
+    let a = Peer::new();
+    let _dc = a.pc.create_data_channel("d", DataChannelInit::default()).unwrap();
+    let offer = wait(a.pc.create_offer(OfferOptions::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer))).unwrap();
+    // Another peer's audio and video offer, handed back as an answer.
+    let b = Peer::new();
+    b.pc.add_transceiver(wkrtc::TrackOrKind::Kind(wkrtc::MediaKind::Audio), Default::default()).unwrap();
+    b.pc.add_transceiver(wkrtc::TrackOrKind::Kind(wkrtc::MediaKind::Video), Default::default()).unwrap();
+    let foreign = wait(b.pc.create_offer(OfferOptions::default())).unwrap();
+    let err = wait(a.pc.set_remote_description(SessionDescription::new(SdpType::Answer, foreign.sdp))).unwrap_err();
+    assert_eq!(err.name(), "InvalidAccessError", "{err}");
+    // The connection carries on: more media, another offer, no abort.
+    a.pc.add_transceiver(wkrtc::TrackOrKind::Kind(wkrtc::MediaKind::Video), Default::default()).unwrap();
+    let again = wait(a.pc.create_offer(OfferOptions::default())).unwrap();
+    assert!(again.sdp.contains("m=video"));
+}

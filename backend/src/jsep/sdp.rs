@@ -168,6 +168,29 @@ impl ParsedDescription {
         self.fingerprints().map(|_| ())
     }
 
+    /// RFC 8829, section 5.3.1: an answer has the offer's media sections, as many, in the
+    /// same order, of the same kinds, with the same mids. webrtcbin 1.22 does not check this,
+    /// and an answer that breaks it leaves its transceivers on m-lines that a later offer
+    /// aborts the process over (an assertion in `sdp_media_from_transceiver`). An
+    /// `InvalidAccessError`.
+    pub fn check_answers(&self, offer: &ParsedDescription) -> Result<()> {
+        let (ours, theirs) = (offer.msg.medias_len(), self.msg.medias_len());
+        if ours != theirs {
+            return Err(Error::InvalidAccess(format!("the answer has {theirs} media sections for the offer's {ours}")));
+        }
+        for (i, (o, a)) in offer.msg.medias().zip(self.msg.medias()).enumerate() {
+            if o.media() != a.media() {
+                return Err(Error::InvalidAccess(format!("m-line {i} is {:?} in the answer and {:?} in the offer", a.media(), o.media())));
+            }
+            if let (Some(om), Some(am)) = (o.attribute_val("mid"), a.attribute_val("mid")) {
+                if om != am {
+                    return Err(Error::InvalidAccess(format!("m-line {i} has mid '{am}' in the answer and '{om}' in the offer")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every usable DTLS fingerprint, session and media level. Lines with unknown hash
     /// functions are skipped; none usable while some are present is an error.
     pub fn fingerprints(&self) -> Result<Vec<Fingerprint>> {

@@ -787,6 +787,12 @@ impl Inner {
         }
         let session = self.checked(|j| j.next_state(Side::Local, t).map(|_| ()))?;
         let mut parsed = ParsedDescription::parse(&desc.sdp)?;
+        if matches!(t, SdpType::Answer | SdpType::Pranswer) {
+            let offer = self.lock().jsep.pending_remote_description().cloned();
+            if let Some(offer) = offer {
+                parsed.check_answers(&ParsedDescription::parse(&offer.sdp)?)?;
+            }
+        }
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
         let restart = {
             let mut st = self.lock();
@@ -860,6 +866,12 @@ impl Inner {
         let parsed = ParsedDescription::parse(&desc.sdp)?;
         parsed.validate_remote()?;
         let fingerprints = parsed.fingerprints()?;
+        if matches!(t, SdpType::Answer | SdpType::Pranswer) {
+            let offer = self.lock().jsep.pending_local_description().cloned();
+            if let Some(offer) = offer {
+                parsed.check_answers(&ParsedDescription::parse(&offer.sdp)?)?;
+            }
+        }
         if self.lock().jsep.needs_implicit_rollback(Side::Remote, t) {
             gst::debug!(CAT, "remote offer in have-local-offer: implicit rollback");
             self.rollback(Side::Local).await?;
