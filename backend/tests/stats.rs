@@ -245,7 +245,7 @@ fn frame_rates_are_measured_where_they_happen() {
     // Two whole seconds after the change, the windows hold only limited frames.
     let settled = Instant::now() + std::time::Duration::from_millis(2500);
     let ra = until(&a, "a sender past its first limited seconds", |r| Instant::now() > settled && rate(r, StatsType::OutboundRtp) > 0.0);
-    let rb = until(&b, "a decoded frame rate", |r| rate(r, StatsType::InboundRtp) > 0.0);
+    let rb = until(&b, "a receiver past its first limited seconds", |r| Instant::now() > settled && rate(r, StatsType::InboundRtp) > 0.0);
     let (source, sent, decoded) = (rate(&ra, StatsType::MediaSource), rate(&ra, StatsType::OutboundRtp), rate(&rb, StatsType::InboundRtp));
     assert!(source > 15.0, "the source runs at 30 frames/s, measured {source}");
     assert!((5.0..=13.0).contains(&sent), "encoded at most 10 frames/s, measured {sent}");

@@ -24,9 +24,14 @@ impl Default for FrameRate {
 }
 
 impl FrameRate {
-    /// Records that `total` frames have passed so far.
+    /// Records that `total` frames have passed so far. The first window starts at the first
+    /// frame, not when the meter was made (an element waits for media before its first one).
     pub fn tick(&self, total: u64) {
         let mut rate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if total == 1 {
+            *rate = (std::time::Instant::now(), 1, 0.0);
+            return;
+        }
         let elapsed = rate.0.elapsed().as_secs_f64();
         if elapsed >= 1.0 {
             *rate = (std::time::Instant::now(), total, total.saturating_sub(rate.1) as f64 / elapsed);
