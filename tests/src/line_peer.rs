@@ -73,12 +73,6 @@ impl LinePeer {
         }
     }
 
-    /// Kills the peer at once, as a crash would.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
     /// Closes the peer's standard input: it finishes and exits.
     pub fn finish(&mut self) {
         self.stdin = None;
