@@ -43,6 +43,9 @@ pub const MAX_MEDIA_SECTIONS: usize = 128;
 pub const MAX_DESCRIPTION_CANDIDATES: usize = 256;
 /// RFC 8839, section 5.4: `ice-ufrag` and `ice-pwd` are at most 256 characters.
 const MAX_ICE_CREDENTIAL: usize = 256;
+/// The longest `a=mid` wkrtc accepts. RFC 5888 sets no limit; the RTP header extension that
+/// carries it (RFC 8843, section 15) holds 255 bytes.
+const MAX_MID: usize = 255;
 
 fn over_limit(what: String) -> Error {
     Error::Operation(format!("{what}: wkrtc refuses descriptions that ask this much"))
@@ -141,6 +144,7 @@ impl ParsedDescription {
         if let Some(a) = attributes().find(|a| matches!(a.key(), "ice-ufrag" | "ice-pwd") && a.value().is_some_and(|v| v.len() > MAX_ICE_CREDENTIAL)) {
             return Err(Error::InvalidAccess(format!("a={} is longer than RFC 8839's {MAX_ICE_CREDENTIAL} characters", a.key())));
         }
+        self.check_mids()?;
         let session_fingerprint = self.msg.attribute_val("fingerprint").is_some();
         let session_ice = self.msg.attribute_val("ice-ufrag").is_some() && self.msg.attribute_val("ice-pwd").is_some();
         for (index, media) in self.msg.medias().enumerate() {
@@ -166,6 +170,28 @@ impl ParsedDescription {
             }
         }
         self.fingerprints().map(|_| ())
+    }
+
+    /// JSEP (RFC 8829, section 5.2.1) gives every media section an `a=mid` (RFC 5888), unique
+    /// in the description; every WebRTC endpoint writes one. webrtcbin 1.22 cannot hold a
+    /// section without one: it applies part of the description, refuses the rest, and the
+    /// next offer aborts the process (an assertion in `sdp_media_from_transceiver`). So wkrtc
+    /// refuses such a description whole, with an `InvalidAccessError`, before webrtcbin sees it.
+    fn check_mids(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for (index, media) in self.msg.medias().enumerate() {
+            let mid = media
+                .attribute_val("mid")
+                .ok_or_else(|| Error::InvalidAccess(format!("m-line {index} has no a=mid: every media section needs one (RFC 8829)")))?;
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`{|}~".contains(c);
+            if mid.is_empty() || mid.len() > MAX_MID || !mid.chars().all(token) {
+                return Err(Error::InvalidAccess(format!("m-line {index} has a=mid:{mid}, which is not a token of 1 to {MAX_MID} characters (RFC 5888)")));
+            }
+            if !seen.insert(mid) {
+                return Err(Error::InvalidAccess(format!("m-line {index} repeats a=mid:{mid}: mids are unique in a description (RFC 5888)")));
+            }
+        }
+        Ok(())
     }
 
     /// RFC 8829, section 5.3.1: an answer has the offer's media sections, as many, in the
@@ -404,6 +430,18 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         assert_eq!(parsed(&avp).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
         let no_ice: String = OFFER.lines().filter(|l| !l.starts_with("a=ice-pwd")).map(|l| format!("{l}\r\n")).collect();
         assert_eq!(parsed(&no_ice).unwrap().validate_remote().unwrap_err().name(), "InvalidAccessError");
+    }
+
+    #[test]
+    fn every_section_needs_a_unique_mid() {
+        let missing = OFFER.replace("a=mid:0\r\n", "");
+        assert!(matches!(parsed(&missing).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("no a=mid")));
+        let twice = format!("{OFFER}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=mid:0\r\n");
+        assert!(matches!(parsed(&twice).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("repeats")));
+        let odd = OFFER.replace("a=mid:0", "a=mid:a b");
+        assert!(matches!(parsed(&odd).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("token")));
+        let rejected_without = format!("{OFFER}m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n");
+        assert!(parsed(&rejected_without).unwrap().validate_remote().is_err());
     }
 
     #[test]
