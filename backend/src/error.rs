@@ -44,6 +44,8 @@ pub enum Error {
     },
     /// The device exists but cannot be read: busy, or gone (`NotReadableError`).
     NotReadable(String),
+    /// A string holds a character the operation does not accept (`insertDTMF` tones).
+    InvalidCharacter(String),
 }
 
 /// Refuses text GStreamer cannot carry: its strings are C strings, so a NUL character would
@@ -71,6 +73,7 @@ impl Error {
             Error::Range(_) => "RangeError",
             Error::Overconstrained { .. } => "OverconstrainedError",
             Error::NotReadable(_) => "NotReadableError",
+            Error::InvalidCharacter(_) => "InvalidCharacterError",
         }
     }
 
@@ -87,6 +90,7 @@ impl Error {
             | Error::InvalidModification(m)
             | Error::Range(m)
             | Error::NotReadable(m)
+            | Error::InvalidCharacter(m)
             | Error::Overconstrained { message: m, .. } => m,
         }
     }

@@ -84,7 +84,7 @@ pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChann
 pub use engine::{init, wait_warm};
 pub use error::{Error, Result};
 pub use jsep::{IceCandidate, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
-pub use media::{MediaKind, MediaStreamTrack, RtpReceiver, RtpSender, RtpTransceiver, TestPattern};
+pub use media::{DtmfEvent, DtmfSender, MediaKind, ReceivedTone, MediaStreamTrack, RtpReceiver, RtpSender, RtpTransceiver, TestPattern};
 pub use peer_connection::{
     DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState, TrackOrKind, TransceiverInit,
 };

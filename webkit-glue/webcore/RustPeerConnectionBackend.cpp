@@ -67,6 +67,7 @@ Exception RustPeerConnectionBackend::toException(const wkrtc::Error& error)
         { "NotSupportedError", ExceptionCode::NotSupportedError },
         { "NotReadableError", ExceptionCode::NotReadableError },
         { "DataError", ExceptionCode::DataError },
+        { "InvalidCharacterError", ExceptionCode::InvalidCharacterError },
     };
     for (auto& [name, code] : codes) {
         if (error.name == name)

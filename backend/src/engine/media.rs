@@ -10,6 +10,7 @@ use gst::prelude::*;
 
 use super::CAT;
 use crate::media::codec::{CodecSpec, MediaKind};
+use crate::media::dtmf::{EventPacket, ReceivedTone, ToneAssembler, ToneOutput};
 use crate::{Error, Result};
 
 /// Frames per second over the last whole second, for getStats' `framesPerSecond`: a video
@@ -175,6 +176,125 @@ pub(crate) struct SendSpec {
     pub ssrc: u32,
 }
 
+/// Lets DTMF tones replace the audio packets `payloader` sends (see `media::dtmf`).
+fn write_tones(payloader: &gst::Element, tones: Arc<ToneOutput>) {
+    let Some(pad) = payloader.static_pad("src") else { return };
+    let rewrite = move |buffer: &gst::Buffer| -> Option<gst::Buffer> {
+        let map = buffer.map_readable().ok()?;
+        let packet = tones.rewrite(&map)?;
+        drop(map);
+        let mut out = gst::Buffer::from_mut_slice(packet);
+        {
+            let out = out.get_mut()?;
+            out.set_pts(buffer.pts());
+            out.set_dts(buffer.dts());
+            out.set_duration(buffer.duration());
+            out.set_flags(buffer.flags() & !gst::BufferFlags::DISCONT);
+        }
+        Some(out)
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+        match &mut info.data {
+            Some(gst::PadProbeData::Buffer(buffer)) => {
+                if let Some(tone) = rewrite(buffer) {
+                    *buffer = tone;
+                }
+            }
+            Some(gst::PadProbeData::BufferList(list)) => {
+                let list = list.make_mut();
+                for i in 0..list.len() {
+                    let tone = list.get(i).and_then(|b| rewrite(&b.to_owned()));
+                    if let Some(tone) = tone {
+                        list.remove(i..i + 1);
+                        list.insert(i, tone);
+                    }
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// The telephone events (RFC 4733) of a connection's incoming streams: counted by the RTP
+/// session like every packet, then taken out before the audio depayloader, which would
+/// decode them as audio, and turned into tones.
+#[derive(Default)]
+pub(crate) struct TelephoneEvents {
+    /// Payload type to clock rate, from the negotiated descriptions.
+    formats: Mutex<std::collections::HashMap<u8, u32>>,
+    assembler: Mutex<ToneAssembler>,
+    /// Told each tone that ended, with the SSRC of its stream.
+    on_tone: Mutex<Option<Box<dyn Fn(u32, ReceivedTone) + Send + Sync>>>,
+}
+
+impl TelephoneEvents {
+    pub fn set_formats(&self, formats: impl IntoIterator<Item = (u8, u32)>) {
+        *lock(&self.formats) = formats.into_iter().collect();
+    }
+
+    pub fn on_tone(&self, f: impl Fn(u32, ReceivedTone) + Send + Sync + 'static) {
+        *lock(&self.on_tone) = Some(Box::new(f));
+    }
+
+    /// Takes `packet` if it is a telephone event.
+    fn take(&self, packet: &[u8]) -> bool {
+        let Some(&second) = packet.get(1) else { return false };
+        let Some(clock_rate) = lock(&self.formats).get(&(second & 0x7f)).copied() else { return false };
+        if let Some(event) = EventPacket::parse(packet) {
+            let tones = lock(&self.assembler).push(event, clock_rate);
+            if let Some(f) = lock(&self.on_tone).as_ref() {
+                for tone in tones {
+                    gst::debug!(CAT, "received DTMF tone '{}' ({:?}) on SSRC {}", tone.tone, tone.duration, event.ssrc);
+                    f(event.ssrc, tone);
+                }
+            }
+        }
+        true
+    }
+
+    /// Watches the payload-type demultiplexers webrtcbin's RTP bin makes for each incoming
+    /// stream, after its jitter buffer.
+    pub fn watch(self: &Arc<Self>, webrtcbin: &gst::Element) {
+        let Some(bin) = webrtcbin.downcast_ref::<gst::Bin>() else { return };
+        let this = Arc::clone(self);
+        bin.connect_deep_element_added(move |_, _, element| {
+            if element.factory().is_some_and(|f| f.name() == "rtpptdemux") {
+                if let Some(pad) = element.static_pad("sink") {
+                    let this = Arc::clone(&this);
+                    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| this.filter(info));
+                }
+            }
+        });
+    }
+
+    fn filter(&self, info: &mut gst::PadProbeInfo) -> gst::PadProbeReturn {
+        let is_event = |b: &gst::BufferRef| b.map_readable().is_ok_and(|m| self.take(&m));
+        match &mut info.data {
+            Some(gst::PadProbeData::Buffer(buffer)) if is_event(buffer) => gst::PadProbeReturn::Handled,
+            Some(gst::PadProbeData::BufferList(list)) => {
+                if list.iter().any(is_event) {
+                    let kept: Vec<gst::Buffer> = list.iter_owned().filter(|b| !is_event(b)).collect();
+                    let mut fresh = gst::BufferList::new_sized(kept.len());
+                    {
+                        let fresh = fresh.get_mut().expect("a new list is writable");
+                        for b in kept {
+                            fresh.add(b);
+                        }
+                    }
+                    *list = fresh;
+                }
+                gst::PadProbeReturn::Ok
+            }
+            _ => gst::PadProbeReturn::Ok,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One sender's elements inside a peer connection's pipeline.
 pub(crate) struct SendChain {
     pub bin: gst::Bin,
@@ -203,6 +323,7 @@ impl SendChain {
         trans: &gst_webrtc::WebRTCRTPTransceiver,
         spec: SendSpec,
         knobs: EncodingKnobs,
+        tones: Option<Arc<ToneOutput>>,
     ) -> Result<Self> {
         let SendSpec { mline, codec, payload_type: pt, ssrc } = spec;
         let encoder_name = codec.encoder().ok_or_else(|| Error::NotSupported(format!("no encoder for {}", codec.mime_type())))?;
@@ -254,6 +375,9 @@ impl SendChain {
                 payloader.set_property_from_str("aggregate-mode", "zero-latency");
             }
             _ => {}
+        }
+        if let Some(tones) = tones {
+            write_tones(&payloader, tones);
         }
         chain.push(payloader);
         bin.add_many(&chain).map_err(|e| Error::Operation(format!("send chain: {e}")))?;

@@ -149,6 +149,20 @@ impl MediaSection {
         out
     }
 
+    /// The `telephone-event` format (RFC 4733) of this section at `clock_rate`.
+    pub(crate) fn telephone_event(&self, clock_rate: u32) -> Option<crate::media::dtmf::EventFormat> {
+        self.telephone_events().into_iter().find(|f| f.clock_rate == clock_rate)
+    }
+
+    /// Every `telephone-event` format (RFC 4733) of this section.
+    pub(crate) fn telephone_events(&self) -> Vec<crate::media::dtmf::EventFormat> {
+        self.formats
+            .iter()
+            .filter(|f| f.encoding_name.eq_ignore_ascii_case(crate::media::dtmf::TELEPHONE_EVENT))
+            .map(|f| crate::media::dtmf::EventFormat { payload_type: f.payload_type, clock_rate: f.clock_rate })
+            .collect()
+    }
+
     /// The first codec wkrtc can send, in this section's order, with its payload type.
     pub fn send_codec(&self) -> Option<(&'static CodecSpec, u8)> {
         self.codec_formats(|spec| spec.kind.as_str() == self.media && spec.can_send()).first().copied()

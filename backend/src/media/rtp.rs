@@ -68,6 +68,8 @@ pub(crate) struct SenderInner {
     /// The negotiated direction lets this sender send.
     sending: AtomicBool,
     stopped: AtomicBool,
+    /// `dtmf` (audio senders).
+    pub dtmf: Arc<super::dtmf::DtmfShared>,
 }
 
 /// `RTCRtpSender`. Clones are the same sender.
@@ -105,6 +107,7 @@ impl RtpSender {
                 chain: Mutex::default(),
                 sending: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
+                dtmf: super::dtmf::DtmfShared::new(),
             }),
         }
     }
@@ -241,8 +244,14 @@ impl RtpSender {
         self.refresh_output();
     }
 
+    /// `dtmf`: the DTMF sender of an audio sender; `None` for video (W3C).
+    pub fn dtmf(&self) -> Option<super::dtmf::DtmfSender> {
+        (self.inner.kind == MediaKind::Audio).then(|| super::dtmf::DtmfSender { shared: Arc::clone(&self.inner.dtmf) })
+    }
+
     pub(crate) fn stop(&self) {
         self.inner.stopped.store(true, Ordering::Relaxed);
+        self.inner.dtmf.stop();
         if let Some(t) = self.track() {
             t.detach(self.inner.output_id);
         }
@@ -283,6 +292,8 @@ pub(crate) struct ReceiverInner {
     /// The decoder's counters, once a stream arrived.
     pub decoder: Mutex<Option<Arc<crate::engine::media::CodecCounters>>>,
     pub streams: Mutex<Vec<String>>,
+    /// The SSRC of the stream it receives, once one arrived.
+    pub remote_ssrc: std::sync::atomic::AtomicU32,
 }
 
 /// `RTCRtpReceiver`. Clones are the same receiver.
@@ -381,6 +392,7 @@ impl RtpTransceiver {
                         chain: Mutex::default(),
                         decoder: Mutex::default(),
                         streams: Mutex::default(),
+                        remote_ssrc: Default::default(),
                     }),
                 },
                 state: Mutex::new(TransceiverState {

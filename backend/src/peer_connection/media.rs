@@ -19,7 +19,7 @@ use crate::engine::CAT;
 use crate::jsep::{FormatLines, MediaSection, ParsedDescription, RtpTransceiverDirection, SdpType, TRANSPORT_CC};
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::media::rtp::{negotiable_codecs, preference_caps, to_gst, RtpEncodingParameters, RtpSender, RtpTransceiver};
-use crate::media::MediaStreamTrack;
+use crate::media::{dtmf, MediaStreamTrack};
 use crate::{Error, Result};
 
 /// What `addTransceiver` is given: a track, or a kind.
@@ -349,6 +349,9 @@ impl Inner {
             (st.session.clone(), st.transceivers.clone(), typed(st.jsep.current_local_description()), typed(st.jsep.current_remote_description()))
         };
         let (Some(session), Some((local_type, local)), Some((_, remote))) = (session, local, remote) else { return };
+        // The telephone-event payload types this side receives, as either description names them.
+        let events = local.iter().chain(&remote).filter(|s| s.kind() == Some(MediaKind::Audio) && !s.rejected).flat_map(MediaSection::telephone_events);
+        self.telephone.set_formats(events.map(|f| (f.payload_type, f.clock_rate)));
         for t in transceivers {
             let (mline, stopped) = {
                 let st = t.state();
@@ -384,6 +387,12 @@ impl Inner {
                 self.build_send_chain(&session, &sender, &g, mline, answer);
             }
             sender.set_sending(sending);
+            if t.kind() == MediaKind::Audio {
+                // RFC 4733: telephone events at the clock rate of the audio codec sent.
+                let format = answer.send_codec().and_then(|(codec, _)| answer.telephone_event(codec.clock_rate));
+                sender.inner.dtmf.output.set_format(format);
+                sender.inner.dtmf.set_current_direction(if stopped { RtpTransceiverDirection::Inactive } else { current });
+            }
         }
     }
 
@@ -405,9 +414,28 @@ impl Inner {
         trans.set_property("codec-preferences", &narrowed);
         let (pipeline, webrtcbin) = session.elements();
         let spec = SendSpec { mline, codec, payload_type: pt, ssrc: sender.ssrc() };
-        match SendChain::build(pipeline, webrtcbin, trans, spec, sender.knobs()) {
+        let tones = (codec.kind == MediaKind::Audio).then(|| Arc::clone(&sender.inner.dtmf.output));
+        match SendChain::build(pipeline, webrtcbin, trans, spec, sender.knobs(), tones) {
             Ok(chain) => *sender.inner.chain.lock().unwrap_or_else(|e| e.into_inner()) = Some(chain),
             Err(e) => gst::error!(CAT, "m-line {}: cannot send {}: {}", mline, codec.encoding_name, e),
+        }
+    }
+
+    /// A DTMF tone arrived on the stream `ssrc`: reported for the receiver of that stream
+    /// (else the only audio receiver).
+    pub(super) fn tone_received(&self, ssrc: u32, tone: crate::ReceivedTone) {
+        let transceiver = {
+            let st = self.lock();
+            let audio: Vec<&RtpTransceiver> = st.transceivers.iter().filter(|t| t.kind() == MediaKind::Audio).collect();
+            audio
+                .iter()
+                .find(|t| t.inner.receiver.inner.remote_ssrc.load(std::sync::atomic::Ordering::Relaxed) == ssrc)
+                .or_else(|| audio.iter().find(|t| t.receiving()).filter(|_| audio.iter().filter(|t| t.receiving()).count() == 1))
+                .map(|t| (*t).clone())
+        };
+        match transceiver {
+            Some(transceiver) => self.emit(Event::ToneReceived { transceiver, tone }),
+            None => gst::warning!(CAT, "DTMF tone '{}' on SSRC {} matches no audio receiver", tone.tone, ssrc),
         }
     }
 
@@ -429,6 +457,10 @@ impl Inner {
             gst::warning!(CAT, "a second stream for one receiver ({}): discarded", pad.name());
             discard(pipeline, pad);
             return;
+        }
+        let ssrc = pad.current_caps().and_then(|c| c.structure(0).and_then(|s| s.get::<u32>("ssrc").ok()));
+        if let Some(ssrc) = ssrc {
+            receiver.inner.remote_ssrc.store(ssrc, std::sync::atomic::Ordering::Relaxed);
         }
         let track = receiver.track();
         match link_receive_chain(pipeline, pad, move |sample| track.deliver(sample)) {
@@ -575,6 +607,11 @@ fn answer_formats(kind: MediaKind, section: &MediaSection, o: &MediaSection, off
     if kind == MediaKind::Video {
         formats.extend(rtx.map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
     }
+    if kind == MediaKind::Audio {
+        // DTMF (RFC 4733) at the clock rates of the audio codecs answered.
+        let rates: Vec<u32> = offered.iter().filter(|(_, pt)| chosen.contains(pt)).map(|(spec, _)| spec.clock_rate).collect();
+        formats.extend(o.telephone_events().into_iter().filter(|f| rates.contains(&f.clock_rate)).map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
+    }
     Some(formats)
 }
 
@@ -606,7 +643,27 @@ fn codec_caps(t: &RtpTransceiver, for_offer: bool, negotiated: Option<&MediaSect
             }
         }
     };
-    preference_caps(&with_pts, ssrc)
+    let mut caps = preference_caps(&with_pts, ssrc);
+    if t.kind() == MediaKind::Audio && for_offer {
+        // DTMF (RFC 4733), one format per audio clock rate offered: the negotiated
+        // payload types when there are, else the usual ones.
+        let negotiated = negotiated.map(MediaSection::telephone_events).unwrap_or_default();
+        let events = if negotiated.is_empty() { dtmf::OFFERED.to_vec() } else { negotiated };
+        let caps = caps.make_mut();
+        for f in events.iter().filter(|f| with_pts.iter().any(|(c, _)| c.clock_rate == f.clock_rate)) {
+            let mut s = gst::Structure::builder("application/x-rtp")
+                .field("media", "audio")
+                .field("encoding-name", "TELEPHONE-EVENT")
+                .field("clock-rate", f.clock_rate as i32)
+                .field("payload", i32::from(f.payload_type))
+                .build();
+            if let Some(ssrc) = ssrc {
+                s.set("ssrc", ssrc);
+            }
+            caps.append_structure(s);
+        }
+    }
+    caps
 }
 
 /// Stream ids end up in `a=msid` lines written by GStreamer's SDP library.

@@ -135,6 +135,14 @@ pub enum Event {
     NegotiationNeeded,
     /// `datachannel`: the peer opened a channel.
     DataChannel(DataChannel),
+    /// The peer sent a DTMF tone (RFC 4733) on the audio of `transceiver`; reported once,
+    /// when the tone ends. There is no W3C event for it.
+    ToneReceived {
+        /// The transceiver whose receiver got the tone.
+        transceiver: RtpTransceiver,
+        /// The tone and how long the peer played it.
+        tone: crate::ReceivedTone,
+    },
     /// `track`: the peer sends on a transceiver. The track is muted until media arrives;
     /// decoded frames reach [`MediaStreamTrack::on_sample`] callbacks.
     Track {
@@ -170,6 +178,8 @@ struct Inner {
     max_message_size: Arc<AtomicU64>,
     /// The RTP streams of the last stats report (see `keep_rtp_streams`).
     rtp_streams: Mutex<Vec<crate::stats::collect::Raw>>,
+    /// DTMF tones the peer sends, taken out of the incoming audio.
+    telephone: Arc<engine::media::TelephoneEvents>,
     state: Mutex<State>,
 }
 
@@ -280,6 +290,7 @@ impl PeerConnection {
             ops,
             max_message_size: Arc::new(AtomicU64::new(MAX_MESSAGE_SIZE_WITHOUT_ATTRIBUTE)),
             rtp_streams: Mutex::default(),
+            telephone: Arc::default(),
             state: Mutex::new(State {
                 jsep: Jsep::new(),
                 session: None,
@@ -309,6 +320,12 @@ impl PeerConnection {
                 closed: false,
                 failed: None,
             }),
+        });
+        let weak = Arc::downgrade(&inner);
+        inner.telephone.on_tone(move |ssrc, tone| {
+            if let Some(inner) = weak.upgrade() {
+                inner.tone_received(ssrc, tone);
+            }
         });
         let session = {
             let st = inner.lock();
@@ -700,7 +717,9 @@ impl Inner {
                 inner.on_signal(generation, signal);
             }
         });
-        Session::new(&self.config, &self.servers, &self.settings, &self.certificate, gate, sink)
+        let session = Session::new(&self.config, &self.servers, &self.settings, &self.certificate, gate, sink)?;
+        self.telephone.watch(session.elements().1);
+        Ok(session)
     }
 
     /// The session, unless the connection is closed or failed.
