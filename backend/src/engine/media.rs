@@ -181,7 +181,7 @@ fn write_tones(payloader: &gst::Element, tones: Arc<ToneOutput>) {
     let Some(pad) = payloader.static_pad("src") else { return };
     let rewrite = move |buffer: &gst::Buffer| -> Option<gst::Buffer> {
         let map = buffer.map_readable().ok()?;
-        let packet = tones.rewrite(&map)?;
+        let packet = tones.rewrite(&map, buffer.duration().map(|d| std::time::Duration::from_nanos(d.nseconds())))?;
         drop(map);
         let mut out = gst::Buffer::from_mut_slice(packet);
         {

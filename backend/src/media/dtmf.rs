@@ -85,9 +85,6 @@ struct OutputState {
     tone: Option<Playing>,
     /// A tone asked for while the last one still plays: event and length in ms.
     next: Option<(u8, u32)>,
-    /// The last audio timestamp seen, and the spacing of packets it showed.
-    last_ts: Option<u32>,
-    spacing: Option<u32>,
 }
 
 struct Playing {
@@ -137,27 +134,23 @@ impl ToneOutput {
         st.next = None;
     }
 
-    /// The packet to send instead of the audio RTP packet `packet`, while a tone plays.
+    /// The packet to send instead of the audio RTP packet `packet`, while a tone plays;
+    /// `duration` is the audio the packet carries (its buffer duration), when known.
     ///
-    /// The tone's length is counted in media time, in whole packets: a tone of 100 ms
-    /// asked for lasts 100 ms of the stream's timestamps (120 with 60 ms packets), however
-    /// the packets are spread in wall-clock time.
-    pub(crate) fn rewrite(&self, packet: &[u8]) -> Option<Vec<u8>> {
+    /// A tone lasts as many whole packets as its length asks for (100 ms: five 20 ms
+    /// packets), counted from what the packets carry rather than from their timestamps,
+    /// which follow the capture clock and jitter with it.
+    pub(crate) fn rewrite(&self, packet: &[u8], duration: Option<Duration>) -> Option<Vec<u8>> {
         let mut guard = lock(&self.state);
         let st = &mut *guard;
         if packet.len() < 12 || packet[0] >> 6 != 2 {
             return None;
         }
-        let ts = u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]);
-        if let Some(last) = st.last_ts.replace(ts) {
-            let delta = ts.wrapping_sub(last);
-            if delta > 0 && delta < 0x8000 {
-                st.spacing = Some(delta);
-            }
-        }
         let format = st.format?;
         let playing = st.tone.as_mut()?;
-        let frame = st.spacing.unwrap_or(format.clock_rate / 1000 * PACKET_MS);
+        let ts = u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]);
+        let carried = duration.filter(|d| !d.is_zero()).unwrap_or(Duration::from_millis(PACKET_MS.into()));
+        let frame = (carried.as_micros() as u64 * u64::from(format.clock_rate) / 1_000_000).clamp(1, 0x8000) as u32;
         let mut marker = false;
         let mut start = match playing.start {
             Some(start) => start,
@@ -168,17 +161,16 @@ impl ToneOutput {
             }
         };
         if !playing.ending {
-            let mut elapsed = ts.wrapping_sub(start).saturating_add(frame);
-            if elapsed > 0xFFFF {
+            if playing.duration + frame > 0xFFFF {
                 // A new segment of the same event: new timestamp, no marker.
                 playing.earlier += playing.duration;
+                playing.duration = 0;
                 playing.start = Some(ts);
                 start = ts;
-                elapsed = frame;
             }
-            playing.duration = elapsed;
+            playing.duration += frame;
             let requested = u64::from(playing.requested_ms) * u64::from(format.clock_rate) / 1000;
-            playing.ending = u64::from(playing.earlier + elapsed) >= requested;
+            playing.ending = u64::from(playing.earlier + playing.duration) >= requested;
         }
         let mut out = Vec::with_capacity(16);
         out.push(0x80);
@@ -494,11 +486,11 @@ mod tests {
     fn a_tone_replaces_audio_and_ends_three_times() {
         let out = ToneOutput::default();
         out.set_format(Some(EventFormat { payload_type: 110, clock_rate: 48000 }));
-        assert_eq!(out.rewrite(&audio(1, 1000)), None, "no tone: audio passes");
+        assert_eq!(out.rewrite(&audio(1, 1000), None), None, "no tone: audio passes");
         out.start(5, 70);
         let mut packets = Vec::new();
         for i in 0..8u16 {
-            if let Some(p) = out.rewrite(&audio(2 + i, 1960 + 960 * u32::from(i))) {
+            if let Some(p) = out.rewrite(&audio(2 + i, 1960 + 960 * u32::from(i)), Some(Duration::from_millis(20))) {
                 packets.push(EventPacket::parse(&p).unwrap());
             }
         }
@@ -521,7 +513,7 @@ mod tests {
         let mut tones = Vec::new();
         let mut starts = std::collections::BTreeSet::new();
         for i in 0..150u32 {
-            if let Some(p) = out.rewrite(&audio(i as u16, 960 * i)) {
+            if let Some(p) = out.rewrite(&audio(i as u16, 960 * i + i % 7), None) {
                 let p = EventPacket::parse(&p).unwrap();
                 starts.insert(p.timestamp);
                 tones.extend(assembler.push(p, 48000));
