@@ -227,3 +227,25 @@ fn an_answer_must_match_the_offer() {
     let again = wait(a.pc.create_offer(OfferOptions::default())).unwrap();
     assert!(again.sdp.contains("m=video"));
 }
+
+/// A remote offer whose BUNDLE group names a media section it lacks is refused; an offer
+/// without media sections is answered, and the connection then makes its own offers (each
+/// used to abort the process inside webrtcbin).
+#[test]
+fn groups_name_existing_sections_and_offers_without_media_work() {
+    let p = Peer::new();
+    let head = "v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+    let dangling = SessionDescription::offer(format!("{head}a=group:BUNDLE 0\r\na=mid:0\r\n"));
+    let err = wait(p.pc.set_remote_description(dangling)).expect_err("a BUNDLE group naming no section");
+    assert_eq!(err.name(), "InvalidAccessError", "{err}");
+
+    wait(p.pc.set_remote_description(SessionDescription::offer(head))).expect("an offer without media");
+    let answer = wait(p.pc.create_answer()).expect("answer");
+    wait(p.pc.set_local_description(Some(answer))).expect("set answer");
+    let _dc = p.pc.create_data_channel("x", DataChannelInit::default()).unwrap();
+    for _ in 0..2 {
+        let offer = wait(p.pc.create_offer(OfferOptions::default())).expect("offer after an empty negotiation");
+        assert!(offer.sdp.contains("m=application"), "{}", offer.sdp);
+        wait(p.pc.set_local_description(Some(offer))).expect("set offer");
+    }
+}

@@ -191,6 +191,15 @@ impl ParsedDescription {
                 return Err(Error::InvalidAccess(format!("m-line {index} repeats a=mid:{mid}: mids are unique in a description (RFC 5888)")));
             }
         }
+        // RFC 5888, section 5: a group names media sections of this description. webrtcbin
+        // 1.22 takes a BUNDLE group naming none for a transport, and a later offer aborts.
+        for group in self.msg.attributes().filter(|a| a.key() == "group").filter_map(|a| a.value()) {
+            let mut tokens = group.split_ascii_whitespace();
+            let semantics = tokens.next().unwrap_or("");
+            if let Some(mid) = tokens.find(|mid| !seen.contains(mid)) {
+                return Err(Error::InvalidAccess(format!("a=group:{semantics} names mid {mid}, which no media section has (RFC 5888)")));
+            }
+        }
         Ok(())
     }
 
@@ -442,6 +451,10 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         assert!(matches!(parsed(&odd).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("token")));
         let rejected_without = format!("{OFFER}m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n");
         assert!(parsed(&rejected_without).unwrap().validate_remote().is_err());
+        let no_media = OFFER[..OFFER.find("m=").unwrap()].to_owned();
+        assert!(matches!(parsed(&no_media).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("BUNDLE names mid 0")));
+        let empty_bundle = no_media.replace("a=group:BUNDLE 0\r\n", "");
+        assert!(parsed(&empty_bundle).unwrap().validate_remote().is_ok(), "a description without media is valid");
     }
 
     #[test]

@@ -817,8 +817,10 @@ impl Inner {
             let mut st = self.lock();
             st.local_mids = parsed.mids();
             let wanted = parsed.ice_credentials().map(|(ufrag, pwd)| IceCredentials { ufrag, pwd });
-            match wanted {
-                Some(w) if st.jsep.has_negotiated() && Some(&w) != Self::current_local_credentials(&st).as_ref() => Some(w),
+            // New credentials restart ICE only where a transport was negotiated: after a
+            // negotiation without media sections the first transport just starts.
+            match (wanted, Self::current_local_credentials(&st)) {
+                (Some(w), Some(current)) if st.jsep.has_negotiated() && w != current => Some(w),
                 _ => None,
             }
         };
