@@ -85,6 +85,18 @@ fn tones_reach_the_peer_both_ways_with_their_durations() {
     let tones = received(&a, 2);
     assert_about(&tones[0], '*', 40);
     assert_about(&tones[1], '0', 40);
+
+    // One tone at a time, for an embedder with its own tone buffer (WebKit's).
+    let (played, done) = flume::bounded(1);
+    let started = std::time::Instant::now();
+    dtmf.play_tone('d', 80, move || {
+        let _ = played.send(());
+    })
+    .unwrap();
+    done.recv_timeout(TIMEOUT).expect("played");
+    assert!(started.elapsed() >= Duration::from_millis(80));
+    assert_about(&received(&b, 1)[0], 'D', 80);
+    assert!(matches!(dtmf.play_tone('x', 80, || ()), Err(Error::InvalidCharacter(_))));
 }
 
 #[test]

@@ -210,6 +210,11 @@ mod ffi {
         fn replace_track(self: &TransceiverHandle, track: &TrackHandle) -> ErrorFfi;
         /// `replaceTrack(null)`.
         fn clear_track(self: &TransceiverHandle) -> ErrorFfi;
+        /// `RTCDTMFSender.canInsertDTMF` of the sender (false for video).
+        fn can_insert_dtmf(self: &TransceiverHandle) -> bool;
+        /// Plays one DTMF tone (`,`: a 2 s pause) and calls `played` when its time is up,
+        /// for WebCore's `RTCDTMFSender`, which runs the W3C tone buffer itself.
+        fn play_tone(self: &TransceiverHandle, tone: &str, duration_ms: u32, played: UniquePtr<VoidCallback>) -> ErrorFfi;
         fn send_parameters(self: &TransceiverHandle) -> SendParametersFfi;
         fn set_send_parameters(self: &TransceiverHandle, parameters: &SendParametersFfi) -> ErrorFfi;
 
@@ -258,6 +263,8 @@ mod ffi {
         fn on_negotiation_needed(self: &EventSink);
         fn on_data_channel(self: &EventSink, channel: Box<DataChannelHandle>);
         fn on_track(self: &EventSink, transceiver: Box<TransceiverHandle>, track: Box<TrackHandle>, mid: &str, stream_id: &str);
+        /// The peer sent a DTMF tone on the transceiver with this key.
+        fn on_tone_received(self: &EventSink, transceiver_key: usize, tone: &str, duration_ms: u32);
 
         type SdpCallback;
         fn done(self: &SdpCallback, sdp_type: &str, sdp: &str, error_name: &str, error_message: &str);
@@ -449,6 +456,9 @@ fn deliver(sink: &EventSink, ev: Event) {
             let mid = transceiver.mid().unwrap_or_default();
             let transceiver = Box::new(TransceiverHandle { transceiver: Some(transceiver) });
             sink.on_track(transceiver, TrackHandle::new(Some(track)), &mid, streams.first().map(String::as_str).unwrap_or(""))
+        }
+        Event::ToneReceived { transceiver, tone } => {
+            sink.on_tone_received(transceiver.key(), &tone.tone.to_string(), u32::try_from(tone.duration.as_millis()).unwrap_or(u32::MAX))
         }
         _ => {}
     }
@@ -967,6 +977,31 @@ impl TransceiverHandle {
     #[allow(clippy::ptr_arg)] // the bridge passes a C++ rust::Vec by reference
     fn set_sender_streams(&self, stream_ids: &Vec<String>) -> ErrorFfi {
         self.with("set_sender_streams", || err(&closed()), |t| result(t.sender().set_streams(stream_ids)))
+    }
+
+    fn can_insert_dtmf(&self) -> bool {
+        self.with("can_insert_dtmf", || false, |t| t.sender().dtmf().is_some_and(|d| d.can_insert_dtmf()))
+    }
+
+    fn play_tone(&self, tone: &str, duration_ms: u32, played: UniquePtr<VoidCallback>) -> ErrorFfi {
+        self.with(
+            "play_tone",
+            || err(&closed()),
+            |t| {
+                let Some(dtmf) = t.sender().dtmf() else {
+                    return err(&wkrtc::Error::InvalidState("a video sender has no DTMF sender".into()));
+                };
+                let mut chars = tone.chars();
+                let (Some(c), None) = (chars.next(), chars.next()) else {
+                    return err(&wkrtc::Error::InvalidCharacter(format!("'{tone}' is not one DTMF tone")));
+                };
+                result(dtmf.play_tone(c, duration_ms, move || {
+                    if let Some(played) = played.as_ref() {
+                        guard("play_tone callback", || played.done("", ""), || ());
+                    }
+                }))
+            },
+        )
     }
 
     fn receiver_track(&self) -> Box<TrackHandle> {

@@ -30,6 +30,11 @@ public:
     void on_negotiation_needed() const override { if (m_callbacks.onNegotiationNeeded) m_callbacks.onNegotiationNeeded(); }
     void on_data_channel(rust::Box<ffi::DataChannelHandle> channel) const override;
     void on_track(rust::Box<ffi::TransceiverHandle> transceiver, rust::Box<ffi::TrackHandle> track, rust::Str mid, rust::Str stream) const override;
+    void on_tone_received(std::size_t key, rust::Str tone, std::uint32_t durationMs) const override
+    {
+        if (m_callbacks.onToneReceived && tone.size() == 1)
+            m_callbacks.onToneReceived(key, *tone.data(), durationMs);
+    }
 private:
     PeerConnectionCallbacks m_callbacks;
 };
@@ -451,6 +456,20 @@ Error Transceiver::setCodecPreferences(const std::vector<CodecCapability>& codec
     for (auto& c : codecs)
         list.push_back(toFfi(c));
     return toError(m_impl->handle->set_codec_preferences(list));
+}
+
+bool Transceiver::canInsertDTMF() const
+{
+    return m_impl->handle->can_insert_dtmf();
+}
+
+Error Transceiver::playTone(char tone, std::uint32_t durationMs, std::function<void()> played)
+{
+    auto done = std::make_unique<VoidCallbackImpl>([played = std::move(played)](Error) {
+        if (played)
+            played();
+    });
+    return toError(m_impl->handle->play_tone(rust::Str(&tone, 1), durationMs, std::move(done)));
 }
 
 Error Transceiver::replaceTrack(const Track* track)

@@ -244,6 +244,8 @@ int main()
     check(a->canTrickleIceCandidates() == std::optional<bool>(true), "canTrickleIceCandidates");
     check(!sender->mid().empty() && sender->currentDirection() == "sendonly", "after negotiation: a mid, and sendonly towards a peer with no track");
     check(audioIn->currentDirection() == "inactive", "recvonly towards a peer with nothing to send is inactive");
+    check(!sender->canInsertDTMF() && sender->playTone('1', 100, nullptr).name == "InvalidStateError", "a video sender sends no DTMF");
+    check(!audioIn->canInsertDTMF() && audioIn->playTone('1', 100, nullptr).name == "InvalidStateError", "an inactive audio sender sends no DTMF");
     {
         auto atB = b->transceivers();
         bool found = false;

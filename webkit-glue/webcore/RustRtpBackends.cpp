@@ -160,7 +160,44 @@ void RustRtpSenderBackend::setParameters(const RTCRtpSendParameters& parameters,
 
 std::unique_ptr<RTCDTMFSenderBackend> RustRtpSenderBackend::createDTMFBackend()
 {
-    return makeUnique<RustDTMFSenderBackend>();
+    return makeUnique<RustDTMFSenderBackend>(m_transceiver);
+}
+
+RustDTMFSenderBackend::RustDTMFSenderBackend(std::shared_ptr<wkrtc::Transceiver> transceiver)
+    : m_transceiver(WTFMove(transceiver))
+    , m_onTonePlayed(std::make_shared<Function<void()>>())
+{
+}
+
+RustDTMFSenderBackend::~RustDTMFSenderBackend()
+{
+    *m_onTonePlayed = nullptr;
+}
+
+bool RustDTMFSenderBackend::canInsertDTMF()
+{
+    return m_transceiver->canInsertDTMF();
+}
+
+void RustDTMFSenderBackend::playTone(const char tone, size_t duration, size_t interToneGap)
+{
+    m_duration = duration;
+    m_interToneGap = interToneGap;
+    auto done = [onTonePlayed = m_onTonePlayed] {
+        callOnMainThread([onTonePlayed] {
+            if (*onTonePlayed)
+                (*onTonePlayed)();
+        });
+    };
+    // WebCore checked canInsertDTMF and the tone: an error here means the transceiver
+    // stopped meanwhile. The tone counts as played; WebCore's next check ends the buffer.
+    if (m_transceiver->playTone(tone, static_cast<std::uint32_t>(std::min<size_t>(duration, 6000)), done))
+        done();
+}
+
+void RustDTMFSenderBackend::onTonePlayed(Function<void()>&& callback)
+{
+    *m_onTonePlayed = WTFMove(callback);
 }
 
 Ref<RTCRtpTransformBackend> RustRtpSenderBackend::rtcRtpTransformBackend()

@@ -107,19 +107,27 @@ private:
     Side m_side;
 };
 
-// wkrtc does not send DTMF: canInsertDTMF is false, and insertDTMF throws InvalidStateError.
+// RTCDTMFSender's backend: WebCore runs the W3C tone buffer; each tone is played by wkrtc
+// as RFC 4733 events in the audio stream, and its end comes back on the main thread.
 class RustDTMFSenderBackend final : public RTCDTMFSenderBackend {
     WTF_MAKE_TZONE_ALLOCATED(RustDTMFSenderBackend);
 public:
-    RustDTMFSenderBackend() = default;
+    explicit RustDTMFSenderBackend(std::shared_ptr<wkrtc::Transceiver>);
+    ~RustDTMFSenderBackend();
 
 private:
-    bool canInsertDTMF() final { return false; }
-    void playTone(const char, size_t, size_t) final { }
-    void onTonePlayed(Function<void()>&&) final { }
+    bool canInsertDTMF() final;
+    void playTone(const char, size_t duration, size_t interToneGap) final;
+    void onTonePlayed(Function<void()>&&) final;
     String tones() const final { return { }; }
-    size_t duration() const final { return 0; }
-    size_t interToneGap() const final { return 0; }
+    size_t duration() const final { return m_duration; }
+    size_t interToneGap() const final { return m_interToneGap; }
+
+    std::shared_ptr<wkrtc::Transceiver> m_transceiver;
+    // Shared with the callbacks in flight: cleared when this backend goes away.
+    std::shared_ptr<Function<void()>> m_onTonePlayed;
+    size_t m_duration { 0 };
+    size_t m_interToneGap { 0 };
 };
 
 } // namespace WebCore

@@ -313,20 +313,56 @@ impl DtmfSender {
     }
 }
 
-/// Runs `f` on wkrtc's worker thread after `delay`.
-fn after(delay: Duration, shared: Arc<DtmfShared>, f: fn(Arc<DtmfShared>)) {
-    let Ok(worker) = crate::engine::worker() else {
-        lock(&shared.buffer).running = false;
-        return;
-    };
-    let mut shared = Some(shared);
+impl DtmfSender {
+    /// Plays one tone now, for `duration_ms` (clamped as in [`Self::insert_dtmf`]; `,`
+    /// pauses 2 s), and calls `played` on wkrtc's worker thread when its time is up. For
+    /// embedders that run the W3C tone buffer themselves (WebKit's `RTCDTMFSender` does);
+    /// it bypasses this sender's own buffer.
+    ///
+    /// Errors: as [`Self::insert_dtmf`]'s.
+    pub fn play_tone(&self, tone: char, duration_ms: u32, played: impl FnOnce() + Send + 'static) -> Result<()> {
+        if self.shared.blocked() {
+            return Err(Error::InvalidState("the transceiver is stopped or does not send".into()));
+        }
+        let tone = tone.to_ascii_uppercase();
+        if !TONES.contains(tone) {
+            return Err(Error::InvalidCharacter(format!("'{}' is not a DTMF tone (0-9, A-D, *, #, and , for a pause)", tone.escape_default())));
+        }
+        let wait = match event_code(tone) {
+            Some(code) => {
+                let ms = duration_ms.clamp(40, 6000);
+                self.shared.output.start(code, ms);
+                Duration::from_millis(ms.into())
+            }
+            None => COMMA_PAUSE,
+        };
+        if !run_after(wait, played) {
+            return Err(Error::Operation("wkrtc's worker thread is not running".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on wkrtc's worker thread after `delay`; false when there is no worker.
+fn run_after(delay: Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let Ok(worker) = crate::engine::worker() else { return false };
+    let mut f = Some(f);
     let source = glib::timeout_source_new(delay, None, glib::Priority::DEFAULT, move || {
-        if let Some(shared) = shared.take() {
-            f(shared);
+        if let Some(f) = f.take() {
+            f();
         }
         glib::ControlFlow::Break
     });
     source.attach(Some(worker));
+    true
+}
+
+/// Runs `f` with `shared` on wkrtc's worker thread after `delay`.
+fn after(delay: Duration, shared: Arc<DtmfShared>, f: fn(Arc<DtmfShared>)) {
+    let again = Arc::clone(&shared);
+    if !run_after(delay, move || f(shared)) {
+        lock(&again.buffer).running = false;
+    }
 }
 
 /// The W3C "DTMF playout task steps".

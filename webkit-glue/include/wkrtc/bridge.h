@@ -32,6 +32,7 @@ public:
     virtual void on_negotiation_needed() const = 0;
     virtual void on_data_channel(rust::Box<DataChannelHandle> channel) const = 0;
     virtual void on_track(rust::Box<TransceiverHandle> transceiver, rust::Box<TrackHandle> track, rust::Str mid, rust::Str stream_id) const = 0;
+    virtual void on_tone_received(std::size_t transceiver_key, rust::Str tone, std::uint32_t duration_ms) const = 0;
 };
 
 // Completion of createOffer/createAnswer: an empty error_name means success.

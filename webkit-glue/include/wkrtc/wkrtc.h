@@ -199,6 +199,12 @@ public:
     Error replaceTrack(const Track*);
     SendParameters sendParameters() const;
     Error setSendParameters(const SendParameters&);
+    // The sender's RTCDTMFSender (audio transceivers; false and InvalidStateError for
+    // video). playTone plays one tone ("," is a 2 s pause; InvalidCharacterError for others)
+    // and calls `played` on a wkrtc thread when its duration is up: for an embedder that
+    // runs the W3C tone buffer itself, as WebCore's RTCDTMFSender does.
+    bool canInsertDTMF() const;
+    Error playTone(char tone, std::uint32_t durationMs, std::function<void()> played);
 
     struct Impl;
     explicit Transceiver(std::unique_ptr<Impl>);
@@ -256,6 +262,9 @@ struct PeerConnectionCallbacks {
     std::function<void()> onNegotiationNeeded;
     std::function<void(std::unique_ptr<DataChannel>)> onDataChannel;
     std::function<void(std::unique_ptr<Transceiver>, std::unique_ptr<Track>, std::string mid, std::string streamId)> onTrack;
+    // The peer sent a DTMF tone (RFC 4733) on the transceiver with this key(); called once
+    // the tone ended, with how long it lasted. No W3C event carries this.
+    std::function<void(std::uintptr_t transceiverKey, char tone, std::uint32_t durationMs)> onToneReceived;
 };
 
 struct Description {
