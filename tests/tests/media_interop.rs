@@ -7,7 +7,7 @@
 //! sides), wkrtc's own test pattern to the browser (wkrtc offers), renegotiation in every
 //! direction (media added to a data-only call and a channel to a media-only one, tracks
 //! added and removed by either side), replaceTrack without renegotiation, and ten calls in a
-//! row; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
+//! row; DTMF from the browser's `insertDTMF`, every tone reported by wkrtc; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
 //! browser's stats see it, and after applyConstraints; wkrtc's getStats against the
 //! browser's for the same call (every type, the required members). Chromium then runs the same first-frame measurement between two of its own peer
 //! connections, the anchor the figures are compared with. Ends with `N passed, M failed`.
@@ -27,7 +27,7 @@ use wkrtc_interop::runner::{self, num, run_page, run_page_with};
 
 const NAME: &str = "media_interop";
 const SCENARIOS: &[&str] =
-    &["wkrtc-camera", "stats-compare", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
+    &["wkrtc-camera", "stats-compare", "dtmf-to-wkrtc", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
 /// Bound on one browser's whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 
@@ -275,6 +275,13 @@ fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTree
             figures.insert("first frame median ms", num(r, "firstFrameMedianMs")?);
         }
         "stats-compare" => compare_stats(kind, r)?,
+        "dtmf-to-wkrtc" => {
+            ensure!(r["tones"] == "1234567890*#ABCD" && r["toneChanges"] == r["tones"], "wkrtc got tones {} for tonechanges {}", r["tones"], r["toneChanges"]);
+            let durations: Vec<f64> = r["durations"].as_array().context("no durations")?.iter().filter_map(Value::as_f64).collect();
+            // 100 ms asked; whole 20 ms packets, plus what the browser's timer adds.
+            ensure!(durations.iter().all(|d| (100.0..=160.0).contains(d)), "tone durations {durations:?}");
+            figures.insert("DTMF tone ms (100 asked), max", durations.iter().copied().fold(0.0, f64::max));
+        }
         "offer-h264" => ensure!(r["videoRejected"] != r["hasH264"], "H264 support {} but video rejected {}", r["hasH264"], r["videoRejected"]),
         "renegotiation" => ensure!(r["wkrtcVideoDirection"] == "sendonly", "wkrtc's video direction: {}", r["wkrtcVideoDirection"]),
         "replace-track" => ensure!(num(r, "width")? == 160.0, "width {}", r["width"]),

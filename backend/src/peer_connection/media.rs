@@ -388,8 +388,11 @@ impl Inner {
             }
             sender.set_sending(sending);
             if t.kind() == MediaKind::Audio {
-                // RFC 4733: telephone events at the clock rate of the audio codec sent.
-                let format = answer.send_codec().and_then(|(codec, _)| answer.telephone_event(codec.clock_rate));
+                // RFC 4733: telephone events at the clock rate of the audio codec sent, else
+                // at the one the peer has (Firefox: 8000 Hz beside 48 kHz Opus).
+                let format = answer
+                    .send_codec()
+                    .and_then(|(codec, _)| answer.telephone_event(codec.clock_rate).or_else(|| answer.telephone_events().first().copied()));
                 sender.inner.dtmf.output.set_format(format);
                 sender.inner.dtmf.set_current_direction(if stopped { RtpTransceiverDirection::Inactive } else { current });
             }
@@ -608,9 +611,9 @@ fn answer_formats(kind: MediaKind, section: &MediaSection, o: &MediaSection, off
         formats.extend(rtx.map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
     }
     if kind == MediaKind::Audio {
-        // DTMF (RFC 4733) at the clock rates of the audio codecs answered.
-        let rates: Vec<u32> = offered.iter().filter(|(_, pt)| chosen.contains(pt)).map(|(spec, _)| spec.clock_rate).collect();
-        formats.extend(o.telephone_events().into_iter().filter(|f| rates.contains(&f.clock_rate)).map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
+        // DTMF (RFC 4733): every telephone-event format offered. RFC 4733 wants the audio
+        // codec's clock rate, but Firefox offers only 8000 Hz events beside 48 kHz Opus.
+        formats.extend(o.telephone_events().into_iter().map(|f| (f.payload_type, offer.format_lines(o.index, f.payload_type))));
     }
     Some(formats)
 }

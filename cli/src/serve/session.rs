@@ -462,6 +462,9 @@ impl Session {
                     }
                 }
             }
+            Event::ToneReceived { transceiver, tone } => self.send(json!({
+                "type": "tone", "mid": transceiver.mid(), "tone": tone.tone.to_string(), "durationMs": tone.duration.as_millis() as u64
+            })),
             Event::ConnectionStateChange(s) => self.send(json!({"type": "state", "what": "connection", "state": format!("{s:?}")})),
             Event::IceConnectionStateChange(s) => self.send(json!({"type": "state", "what": "ice", "state": format!("{s:?}")})),
             Event::SignalingStateChange(s) => self.send(json!({"type": "state", "what": "signaling", "state": s.as_str()})),
