@@ -50,6 +50,12 @@ if ! "$VENV/bin/python3" -c 'import aiortc' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check aiortc==1.16.0
 fi
+# wptserve (PyPI), the web-platform-tests server of the WPT runner (tests/wpt/, scripts/wpt.sh).
+if ! "$VENV/bin/python3" -c 'import wptserve' 2>/dev/null; then
+  echo "wkrtc setup: installing wptserve into $VENV"
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check wptserve==4.0.3
+fi
 
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then
   echo "wkrtc setup: cargo-nextest not found; tests fall back to cargo test" >&2
