@@ -183,6 +183,10 @@ impl ParsedDescription {
             let mid = media
                 .attribute_val("mid")
                 .ok_or_else(|| Error::InvalidAccess(format!("m-line {index} has no a=mid: every media section needs one (RFC 8829)")))?;
+            let count = media.attributes().filter(|a| a.key() == "mid").count();
+            if count > 1 {
+                return Err(Error::InvalidAccess(format!("m-line {index} has {count} a=mid lines: a media section has one (RFC 5888)")));
+            }
             let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`{|}~".contains(c);
             if mid.is_empty() || mid.len() > MAX_MID || !mid.chars().all(token) {
                 return Err(Error::InvalidAccess(format!("m-line {index} has a=mid:{mid}, which is not a token of 1 to {MAX_MID} characters (RFC 5888)")));
@@ -447,6 +451,8 @@ a=fingerprint:sha-256 DE:2F:19:9B:C6:4D:AE:C2:0F:01:B8:FF:AA:56:CB:EB:04:D1:EF:F
         assert!(matches!(parsed(&missing).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("no a=mid")));
         let twice = format!("{OFFER}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=mid:0\r\n");
         assert!(matches!(parsed(&twice).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("repeats")));
+        let two = OFFER.replace("a=mid:0", "a=mid:0\r\na=mid:1");
+        assert!(matches!(parsed(&two).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("2 a=mid lines")));
         let odd = OFFER.replace("a=mid:0", "a=mid:a b");
         assert!(matches!(parsed(&odd).unwrap().validate_remote(), Err(Error::InvalidAccess(m)) if m.contains("token")));
         let rejected_without = format!("{OFFER}m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n");
