@@ -249,3 +249,23 @@ fn groups_name_existing_sections_and_offers_without_media_work() {
         wait(p.pc.set_local_description(Some(offer))).expect("set offer");
     }
 }
+
+/// `setConfiguration`'s W3C errors; the connection keeps its configuration after each.
+#[test]
+fn set_configuration_rules() {
+    use wkrtc::{BundlePolicy, Certificate, KeyAlgorithm};
+    let p = Peer::new();
+    let err = |c: Configuration| p.pc.set_configuration(c).expect_err("refused").name();
+    assert_eq!(err(Configuration { bundle_policy: BundlePolicy::MaxCompat, ..Default::default() }), "InvalidModificationError");
+    let other = Certificate::generate(KeyAlgorithm::default(), None).unwrap();
+    assert_eq!(err(Configuration { certificates: vec![other], ..Default::default() }), "InvalidModificationError");
+    assert_eq!(err(Configuration { ice_servers: vec![IceServer { urls: vec!["http://example.org".into()], username: None, credential: None }], ..Default::default() }), "SyntaxError");
+    let turn = IceServer { urls: vec!["turn:127.0.0.1:3478".into()], username: None, credential: None };
+    assert_eq!(err(Configuration { ice_servers: vec![turn], ..Default::default() }), "InvalidAccessError");
+    assert!(p.pc.configuration().ice_servers.is_empty());
+    let stun = Configuration { ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: None, credential: None }], ..Default::default() };
+    p.pc.set_configuration(stun.clone()).expect("new servers, certificates left out");
+    assert_eq!(p.pc.configuration().ice_servers, stun.ice_servers);
+    p.pc.close();
+    assert_eq!(err(stun), "InvalidStateError");
+}

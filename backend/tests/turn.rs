@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! TURN (RFC 8656) through a real coturn on loopback: with `iceTransportPolicy: "relay"` both
 //! peers gather only relayed candidates, connect through the server, and data flows; over
-//! UDP and over TCP to the server.
+//! UDP and over TCP to the server; and with the server and policy given by `setConfiguration`.
 
 mod common;
 use std::io::{BufRead, BufReader};
@@ -89,8 +89,22 @@ fn relay_peer(url: &str) -> Peer {
     Peer::with(PeerConnection::with_settings(config, Settings::loopback()).unwrap())
 }
 
+/// A peer made without servers, given the TURN server and the relay policy by
+/// `setConfiguration` before its first gathering.
+fn reconfigured_peer(url: &str) -> Peer {
+    let p = Peer::with(PeerConnection::with_settings(Configuration::default(), Settings::loopback()).unwrap());
+    let config =
+        Configuration { ice_servers: vec![IceServer::turn(url, USER, PASSWORD)], ice_transport_policy: IceTransportPolicy::Relay, ..Default::default() };
+    p.pc.set_configuration(config.clone()).unwrap();
+    assert_eq!(p.pc.configuration().ice_servers, config.ice_servers);
+    p
+}
+
 fn call_through(url: &str) {
-    let (a, b) = (relay_peer(url), relay_peer(url));
+    call_between(relay_peer(url), relay_peer(url));
+}
+
+fn call_between(a: Peer, b: Peer) {
     let dc_a = a.pc.create_data_channel("relayed", DataChannelInit::default()).unwrap();
     negotiate(&a, &b);
     let dc_b = b.next_data_channel();
@@ -117,4 +131,6 @@ fn relay_only_over_udp_and_tcp() {
     let server = Coturn::start(port, (relay, relay + 49));
     call_through(&format!("turn:127.0.0.1:{}", server.port));
     call_through(&format!("turn:127.0.0.1:{}?transport=tcp", server.port));
+    let url = format!("turn:127.0.0.1:{}", server.port);
+    call_between(reconfigured_peer(&url), reconfigured_peer(&url));
 }

@@ -109,6 +109,8 @@ mod ffi {
         type TrackHandle;
 
         fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle>;
+        /// `setConfiguration` (the W3C checks are wkrtc's).
+        fn set_configuration(self: &PeerConnectionHandle, config: &ConfigFfi) -> ErrorFfi;
         /// `RTCPeerConnection.generateCertificate(algorithm)`: the W3C AlgorithmIdentifier as
         /// JSON (`{"name": "ECDSA", "namedCurve": "P-256"}`, or RSASSA-PKCS1-v1_5 with
         /// `modulusLength`, `publicExponent` as an array of bytes and `hash`; `expires` in
@@ -374,30 +376,34 @@ fn generate_certificate(algorithm: &str, error: &mut ErrorFfi) -> CertificateFfi
     })
 }
 
+/// The configuration the C++ side describes; `InvalidAccessError` for unusable certificates.
+fn configuration_from_ffi(config: &ConfigFfi) -> wkrtc::Result<Configuration> {
+    let certificates =
+        config.certificates.iter().map(|c| wkrtc::Certificate::from_pem(&c.certificate_pem, &c.private_key_pem)).collect::<wkrtc::Result<Vec<_>>>()?;
+    Ok(Configuration {
+        certificates,
+        ice_servers: config
+            .ice_servers
+            .iter()
+            .map(|s| IceServer {
+                urls: s.urls.clone(),
+                username: (!s.username.is_empty()).then(|| s.username.clone()),
+                credential: (!s.credential.is_empty()).then(|| s.credential.clone()),
+            })
+            .collect(),
+        ice_transport_policy: if config.relay_only { IceTransportPolicy::Relay } else { IceTransportPolicy::All },
+        ..Configuration::default()
+    })
+}
+
 fn create_peer_connection(config: &ConfigFfi, events: UniquePtr<EventSink>) -> Box<PeerConnectionHandle> {
     let failed = |e| Box::new(PeerConnectionHandle { pc: None, creation_error: Some(e), jobs: None });
     guard(
         "create_peer_connection",
         || {
-            let certificates =
-                config.certificates.iter().map(|c| wkrtc::Certificate::from_pem(&c.certificate_pem, &c.private_key_pem)).collect::<wkrtc::Result<Vec<_>>>();
-            let certificates = match certificates {
+            let configuration = match configuration_from_ffi(config) {
                 Ok(c) => c,
                 Err(e) => return failed(e),
-            };
-            let configuration = Configuration {
-                certificates,
-                ice_servers: config
-                    .ice_servers
-                    .iter()
-                    .map(|s| IceServer {
-                        urls: s.urls.clone(),
-                        username: (!s.username.is_empty()).then(|| s.username.clone()),
-                        credential: (!s.credential.is_empty()).then(|| s.credential.clone()),
-                    })
-                    .collect(),
-                ice_transport_policy: if config.relay_only { IceTransportPolicy::Relay } else { IceTransportPolicy::All },
-                ..Configuration::default()
             };
             let settings = if config.loopback { Settings::loopback() } else { Settings::default() };
             match PeerConnection::with_settings(configuration, settings) {
@@ -469,6 +475,17 @@ fn sdp_type(s: &str) -> Option<SdpType> {
 }
 
 impl PeerConnectionHandle {
+    fn set_configuration(&self, config: &ConfigFfi) -> ErrorFfi {
+        guard(
+            "set_configuration",
+            || match &self.pc {
+                Some(pc) => result(configuration_from_ffi(config).and_then(|c| pc.set_configuration(c))),
+                None => err(&closed()),
+            },
+            || internal("set_configuration"),
+        )
+    }
+
     fn creation_error(&self) -> ErrorFfi {
         self.creation_error.as_ref().map_or_else(ok, err)
     }

@@ -299,7 +299,7 @@ std::optional<Certificate> generateCertificate(std::string_view algorithmJson, E
 PeerConnection::PeerConnection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) { }
 PeerConnection::~PeerConnection() { m_impl->handle->close(); }
 
-std::unique_ptr<PeerConnection> PeerConnection::create(const Configuration& configuration, PeerConnectionCallbacks callbacks, Error& error)
+static ffi::ConfigFfi toFfi(const Configuration& configuration)
 {
     ffi::ConfigFfi config;
     for (auto& server : configuration.iceServers) {
@@ -318,6 +318,17 @@ std::unique_ptr<PeerConnection> PeerConnection::create(const Configuration& conf
         config.certificates.push_back(std::move(c));
     }
     config.loopback = configuration.loopback;
+    return config;
+}
+
+Error PeerConnection::setConfiguration(const Configuration& configuration)
+{
+    return toError(m_impl->handle->set_configuration(toFfi(configuration)));
+}
+
+std::unique_ptr<PeerConnection> PeerConnection::create(const Configuration& configuration, PeerConnectionCallbacks callbacks, Error& error)
+{
+    auto config = toFfi(configuration);
     auto handle = ffi::create_peer_connection(config, std::make_unique<EventSinkImpl>(std::move(callbacks)));
     error = toError(handle->creation_error());
     return std::unique_ptr<PeerConnection>(new PeerConnection(std::make_unique<Impl>(Impl { std::move(handle) })));

@@ -202,6 +202,15 @@ int main()
     check(!error, "create peer connection A");
     b = wkrtc::PeerConnection::create(config, std::move(cb), error);
     check(!error, "create peer connection B");
+    {
+        wkrtc::Configuration next = config;
+        next.iceServers = { wkrtc::IceServer { { "http://example.org" }, "", "" } };
+        check(a->setConfiguration(next).name == "SyntaxError", "setConfiguration checks the servers");
+        next.iceServers = { wkrtc::IceServer { { "stun:127.0.0.1:3478" }, "", "" } };
+        check(!a->setConfiguration(next), "setConfiguration with new servers, the certificate kept");
+        check(b->setConfiguration(withCertificate).name == "InvalidModificationError", "setConfiguration with another certificate");
+        check(!a->setConfiguration(config), "setConfiguration back to no servers");
+    }
 
     // Media and data from A.
     auto video = wkrtc::Track::testPattern("video", 320, 240, error);

@@ -190,17 +190,11 @@ bool RustPeerConnectionBackend::setConfiguration(MediaEndpointConfiguration&& co
     next.relayOnly = configuration.iceTransportPolicy == RTCIceTransportPolicy::Relay;
 
     if (m_connection) {
-        // wkrtc applies a configuration when the connection is made. A later identical one
-        // is accepted; a different one is refused (InvalidAccessError to the page).
-        auto sameServer = [](const wkrtc::IceServer& a, const wkrtc::IceServer& b) {
-            return a.urls == b.urls && a.username == b.username && a.credential == b.credential;
-        };
-        auto sameCertificate = [](const wkrtc::Certificate& a, const wkrtc::Certificate& b) {
-            return a.certificatePem == b.certificatePem && a.privateKeyPem == b.privateKeyPem;
-        };
-        return next.relayOnly == m_configuration.relayOnly
-            && std::equal(next.iceServers.begin(), next.iceServers.end(), m_configuration.iceServers.begin(), m_configuration.iceServers.end(), sameServer)
-            && std::equal(next.certificates.begin(), next.certificates.end(), m_configuration.certificates.begin(), m_configuration.certificates.end(), sameCertificate);
+        // The W3C rules (certificates and policies that cannot change) are wkrtc's.
+        if (m_connection->setConfiguration(next))
+            return false;
+        m_configuration = WTFMove(next);
+        return true;
     }
 
     wkrtc::Error error;

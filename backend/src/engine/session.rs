@@ -256,6 +256,26 @@ impl Session {
         Ok(())
     }
 
+    /// Changes the servers and the policy for the candidates gathered from now on. webrtcbin
+    /// 1.22 can only add TURN servers: one no longer configured keeps serving the candidates
+    /// it gave (see docs/decisions.md).
+    pub fn set_ice_servers(&self, old: &EngineIceServers, new: &EngineIceServers, policy: IceTransportPolicy) {
+        let w = &self.webrtcbin;
+        w.set_property("stun-server", new.stun.as_deref());
+        for turn in new.turn.iter().filter(|t| !old.turn.contains(t)) {
+            if !w.emit_by_name::<bool>("add-turn-server", &[turn]) {
+                gst::warning!(CAT, "webrtcbin refused a TURN server");
+            }
+        }
+        w.set_property(
+            "ice-transport-policy",
+            match policy {
+                IceTransportPolicy::Relay => gst_webrtc::WebRTCICETransportPolicy::Relay,
+                IceTransportPolicy::All => gst_webrtc::WebRTCICETransportPolicy::All,
+            },
+        );
+    }
+
     pub fn add_ice_candidate(&self, mline: u32, line: &str) {
         self.webrtcbin.emit_by_name::<()>("add-ice-candidate", &[&mline, &line]);
     }

@@ -165,8 +165,9 @@ pub struct OfferOptions {
 type Op = Box<dyn FnOnce(Arc<Inner>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 struct Inner {
-    config: Configuration,
-    servers: EngineIceServers,
+    /// The configuration in force and its servers in webrtcbin's terms (`setConfiguration`
+    /// replaces both).
+    config: Mutex<(Configuration, EngineIceServers)>,
     settings: Settings,
     /// The DTLS identity: the configuration's first certificate, or one made for this
     /// connection. Every session generation presents it.
@@ -281,8 +282,7 @@ impl PeerConnection {
         let (events, receiver) = flume::unbounded();
         let (ops, ops_rx) = flume::unbounded::<Op>();
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
-            config,
-            servers,
+            config: Mutex::new((config, servers)),
             settings,
             certificate,
             events,
@@ -658,7 +658,17 @@ impl PeerConnection {
     }
     /// `getConfiguration`.
     pub fn configuration(&self) -> Configuration {
-        self.inner.config.clone()
+        lock(&self.inner.config).0.clone()
+    }
+
+    /// `setConfiguration`: the new ICE servers and transport policy apply to the candidates
+    /// gathered from now on (the first gathering, or the next ICE restart).
+    ///
+    /// Errors: `InvalidStateError` once closed; `InvalidModificationError` for other
+    /// certificates or another bundle policy than the connection's (W3C); the server checks
+    /// of [`PeerConnection::new`] (`SyntaxError`, `InvalidAccessError`, `NotSupportedError`).
+    pub fn set_configuration(&self, config: Configuration) -> Result<()> {
+        self.inner.set_configuration(config)
     }
     /// `RTCDtlsTransport.getRemoteCertificates()`: the certificate the peer presented (DER),
     /// once it matched the remote description's fingerprints; empty before.
@@ -705,6 +715,27 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The W3C "set a configuration" steps after construction.
+    fn set_configuration(self: &Arc<Self>, next: Configuration) -> Result<()> {
+        if self.lock().closed {
+            return Err(Error::closed());
+        }
+        let servers = next.validate()?;
+        let mut current = lock(&self.config);
+        if !next.certificates.is_empty() && next.certificates != current.0.certificates {
+            return Err(Error::InvalidModification("the certificates cannot change after the connection is made".into()));
+        }
+        if next.bundle_policy != current.0.bundle_policy {
+            return Err(Error::InvalidModification("the bundle policy cannot change after the connection is made".into()));
+        }
+        if let Some(session) = self.lock().session.clone() {
+            session.set_ice_servers(&current.1, &servers, next.ice_transport_policy);
+        }
+        let certificates = std::mem::take(&mut current.0.certificates);
+        *current = (Configuration { certificates, ..next }, servers);
+        Ok(())
+    }
+
     fn emit(&self, event: Event) {
         gst::trace!(CAT, "event {:?}", event);
         let _ = self.events.send(event);
@@ -717,7 +748,8 @@ impl Inner {
                 inner.on_signal(generation, signal);
             }
         });
-        let session = Session::new(&self.config, &self.servers, &self.settings, &self.certificate, gate, sink)?;
+        let (config, servers) = lock(&self.config).clone();
+        let session = Session::new(&config, &servers, &self.settings, &self.certificate, gate, sink)?;
         self.telephone.watch(session.elements().1);
         Ok(session)
     }
@@ -1168,11 +1200,12 @@ impl Inner {
                 st.ice_gathering = s;
                 let mut errors = Vec::new();
                 if s == IceGatheringState::Complete {
-                    if let Some(stun) = self.servers.stun.as_ref().filter(|_| !st.gathered_srflx) {
+                    let servers = lock(&self.config).1.clone();
+                    if let Some(stun) = servers.stun.as_ref().filter(|_| !st.gathered_srflx) {
                         errors.push(stun.clone());
                     }
                     if !st.gathered_relay {
-                        errors.extend(self.servers.turn.iter().map(|t| redact(t)));
+                        errors.extend(servers.turn.iter().map(|t| redact(t)));
                     }
                 }
                 drop(st);
@@ -1284,6 +1317,10 @@ impl Inner {
 }
 
 /// A TURN URI without its credentials, for events and logs.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}{}", &uri[..s + 3], &uri[at + 1..]),

@@ -284,6 +284,10 @@ public:
     // Never null; on failure `error` is set and every operation fails with it.
     static std::unique_ptr<PeerConnection> create(const Configuration&, PeerConnectionCallbacks, Error& error);
     ~PeerConnection();
+    // setConfiguration: new ICE servers and policy for the candidates gathered from now on;
+    // InvalidModificationError for other certificates (empty keeps them) or InvalidStateError
+    // once closed. `loopback` is fixed at creation.
+    Error setConfiguration(const Configuration&);
 
     void createOffer(DescriptionCallback, bool iceRestart = false);
     void createAnswer(DescriptionCallback);
