@@ -404,10 +404,45 @@ impl Session {
     /// Stops the pipeline. Call from a thread that is not one of its streaming threads.
     pub fn stop(&self) {
         self.gate.close();
+        self.hold_sctp_input();
         if let Some(bus) = self.pipeline.bus() {
             bus.unset_sync_handler();
         }
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+impl Session {
+    /// Waits, at most 2 s, until no packet is inside an SCTP decoder, and holds later ones
+    /// back until the pipeline stops. sctpdec 1.22 aborts the process (`on_receive:
+    /// assertion failed: (src_pad)`) when the association is closed, which stopping it does
+    /// before its pads are deactivated, while it still delivers a packet that opens a
+    /// stream. The gate closed above stops new packets at the DTLS decoder; this waits out
+    /// the one already on its way.
+    fn hold_sctp_input(&self) {
+        let Some(bin) = self.webrtcbin.downcast_ref::<gst::Bin>() else { return };
+        let pads: Vec<gst::Pad> = bin
+            .iterate_recurse()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.factory().is_some_and(|f| f.name() == "sctpdec"))
+            .filter_map(|e| e.static_pad("sink"))
+            .collect();
+        let (idle, idled) = flume::unbounded();
+        for pad in &pads {
+            let idle = idle.clone();
+            pad.add_probe(gst::PadProbeType::IDLE | gst::PadProbeType::BLOCK_DOWNSTREAM, move |_, _| {
+                let _ = idle.send(());
+                gst::PadProbeReturn::Ok
+            });
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        for _ in &pads {
+            if idled.recv_deadline(deadline).is_err() {
+                gst::warning!(CAT, "an SCTP decoder stayed busy for 2 s while its session stopped");
+                break;
+            }
+        }
     }
 }
 
