@@ -7,7 +7,8 @@
 //! sides), wkrtc's own test pattern to the browser (wkrtc offers), renegotiation in every
 //! direction (media added to a data-only call and a channel to a media-only one, tracks
 //! added and removed by either side), replaceTrack without renegotiation, and ten calls in a
-//! row; DTMF from the browser's `insertDTMF`, every tone reported by wkrtc; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
+//! row; DTMF from the browser's `insertDTMF`, every tone reported by wkrtc, and wkrtc's tones
+//! found in the audio Chromium plays out; wkrtc's getUserMedia (fake camera) at the size and frame rate asked for, as the
 //! browser's stats see it, and after applyConstraints; wkrtc's getStats against the
 //! browser's for the same call (every type, the required members). Chromium then runs the same first-frame measurement between two of its own peer
 //! connections, the anchor the figures are compared with. Ends with `N passed, M failed`.
@@ -27,7 +28,7 @@ use wkrtc_interop::runner::{self, num, run_page, run_page_with};
 
 const NAME: &str = "media_interop";
 const SCENARIOS: &[&str] =
-    &["wkrtc-camera", "stats-compare", "dtmf-to-wkrtc", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
+    &["wkrtc-camera", "stats-compare", "dtmf-to-wkrtc", "dtmf-from-wkrtc", "echo-vp8", "echo-vp9", "echo-h264", "from-wkrtc", "offer-h264", "renegotiation", "replace-track", "calls"];
 /// Bound on one browser's whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(400);
 
@@ -55,6 +56,9 @@ fn main() -> ExitCode {
                 continue;
             }
         };
+        // Headless Firefox's Web Audio does not run the tone detector of dtmf-from-wkrtc yet:
+        // that scenario is Chromium's (see the closing figures).
+        let scenarios: Vec<&str> = scenarios.iter().copied().filter(|s| kind == Kind::Chromium || *s != "dtmf-from-wkrtc").collect();
         let url = format!("http://{}/test/media.html?scenarios={}", server.addr(), scenarios.join(","));
         let reports = match run_page(&server, kind, &url, &browser_options, RUN_TIMEOUT, |r| r["scenario"] == "done") {
             Ok(r) => r,
@@ -275,6 +279,7 @@ fn check(kind: Kind, scenario: &str, report: Option<&Value>, figures: &mut BTree
             figures.insert("first frame median ms", num(r, "firstFrameMedianMs")?);
         }
         "stats-compare" => compare_stats(kind, r)?,
+        "dtmf-from-wkrtc" => ensure!(r["heard"] == r["sent"], "the browser played out {} for wkrtc's {} ({r})", r["heard"], r["sent"]),
         "dtmf-to-wkrtc" => {
             ensure!(r["tones"] == "1234567890*#ABCD" && r["toneChanges"] == r["tones"], "wkrtc got tones {} for tonechanges {}", r["tones"], r["toneChanges"]);
             let durations: Vec<f64> = r["durations"].as_array().context("no durations")?.iter().filter_map(Value::as_f64).collect();

@@ -280,6 +280,30 @@ impl Session {
                 }
             }
             "offer-me" => self.offer()?,
+            "dtmf" => {
+                // insertDTMF on wkrtc's first audio sender that sends; each tonechange comes
+                // back as a message, the last with an empty tone.
+                let pc = self.pc()?;
+                let dtmf = pc
+                    .transceivers()
+                    .into_iter()
+                    .filter_map(|t| t.sender().dtmf())
+                    .find(|d| d.can_insert_dtmf())
+                    .ok_or_else(|| wkrtc::Error::InvalidState("no audio sender can send DTMF".into()))?;
+                let number = |name: &str, default: u32| msg.get(name).and_then(Value::as_u64).map_or(default, |v| v.min(u64::from(u32::MAX)) as u32);
+                dtmf.insert_dtmf(&str_field("tones").unwrap_or_default(), number("duration", 100), number("gap", 70))?;
+                let (events, outbox, ended) = (dtmf.events(), self.outbox.0.clone(), self.ended.clone());
+                std::thread::spawn(move || {
+                    while !ended.load(Ordering::Relaxed) {
+                        let Ok(wkrtc::DtmfEvent::ToneChange(tone)) = events.recv_timeout(Duration::from_millis(200)) else { continue };
+                        let last = tone.is_empty();
+                        let _ = outbox.send(json!({"type": "tonechange", "tone": tone}));
+                        if last {
+                            break;
+                        }
+                    }
+                });
+            }
             "candidate" => {
                 let candidate = str_field("candidate").filter(|c| !c.is_empty());
                 let c = candidate.map(|c| IceCandidate {
