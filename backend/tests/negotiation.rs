@@ -119,3 +119,40 @@ fn negotiation_needed_again_after_rollback() {
     wait(a.pc.set_local_description(Some(SessionDescription::rollback()))).unwrap();
     a.expect("negotiationneeded after rollback", |e| matches!(e, Event::NegotiationNeeded).then_some(()));
 }
+
+/// An offer whose sections state no direction (sendrecv, RFC 4566) is answered section by
+/// section, and the answerer's own next offers keep every section (webrtcbin 1.22 rejected
+/// the first, and a later offer aborted the process).
+#[test]
+fn sections_without_direction_and_the_answerers_next_offer() {
+    use wkrtc::{MediaKind, MediaStreamTrack, SessionDescription, TestPattern};
+    let (a, b) = (Peer::new(), Peer::new());
+    let pattern = TestPattern { width: 160, height: 120, framerate: 15, frequency: 440 };
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        a.pc.add_track(&MediaStreamTrack::test_pattern(kind, pattern).unwrap(), &["s".into()]).unwrap();
+    }
+    let _dc = a.pc.create_data_channel("x", DataChannelInit::default()).unwrap();
+    let offer = wait(a.pc.create_offer(OfferOptions::default())).unwrap();
+    wait(a.pc.set_local_description(Some(offer.clone()))).unwrap();
+    let stripped: String = offer.sdp.split("\r\n").filter(|l| *l != "a=sendrecv").map(|l| format!("{l}\r\n")).collect();
+    assert!(!stripped.contains("a=sendrecv"));
+    wait(b.pc.set_remote_description(SessionDescription::offer(stripped.trim_end().to_owned() + "\r\n"))).unwrap();
+    let answer = wait(b.pc.create_answer()).unwrap();
+    assert!(!answer.sdp.contains("m=audio 0 ") && !answer.sdp.contains("m=video 0 "), "a section was rejected:\n{}", answer.sdp);
+    wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
+    wait(a.pc.set_remote_description(answer)).unwrap();
+    a.trickle_to(&b);
+    b.trickle_to(&a);
+    // webrtcbin 1.22 offers a data section only while it has a channel (docs/decisions.md).
+    let _channel = b.next_data_channel();
+    for _ in 0..2 {
+        let offer = wait(b.pc.create_offer(OfferOptions::default())).expect("the answerer's offer");
+        assert_eq!(offer.sdp.matches("\r\nm=").count(), 3, "{}", offer.sdp);
+        wait(b.pc.set_local_description(Some(offer.clone()))).expect("applied");
+        wait(a.pc.set_remote_description(offer)).expect("the offerer takes it");
+        let answer = wait(a.pc.create_answer()).unwrap();
+        assert_eq!(answer.sdp.matches("\r\nm=").count(), 3, "{}", answer.sdp);
+        wait(a.pc.set_local_description(Some(answer.clone()))).unwrap();
+        wait(b.pc.set_remote_description(answer)).unwrap();
+    }
+}

@@ -288,10 +288,18 @@ impl ParsedDescription {
     /// ("transceiver direction changes are not implemented"), and never back. wkrtc decides
     /// itself what is sent (a sender feeds its encoder only while the negotiated direction
     /// sends) and what is received (the peer sends only what was negotiated), so webrtcbin
-    /// can keep every media section open both ways.
+    /// can keep every media section open both ways. A section without a direction
+    /// attribute (sendrecv, RFC 4566) gets an explicit one: webrtcbin 1.22 reads none as no
+    /// direction and rejects the section.
     pub fn open_media_directions(&mut self) {
+        let explicit: Vec<bool> = self
+            .message()
+            .medias()
+            .map(|m| m.attributes().any(|a| matches!(a.key(), "sendrecv" | "sendonly" | "recvonly" | "inactive")))
+            .collect();
         for section in self.media_sections() {
-            if section.kind().is_some() && !section.rejected && section.direction != RtpTransceiverDirection::SendRecv {
+            let stated = explicit.get(section.index).copied().unwrap_or(false);
+            if section.kind().is_some() && !section.rejected && (section.direction != RtpTransceiverDirection::SendRecv || !stated) {
                 self.set_direction(section.index, RtpTransceiverDirection::SendRecv);
             }
         }
