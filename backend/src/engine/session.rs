@@ -426,7 +426,9 @@ impl Session {
             .into_iter()
             .filter_map(Result::ok)
             .filter(|e| e.factory().is_some_and(|f| f.name() == "sctpdec"))
-            .filter_map(|e| e.static_pad("sink"))
+            // The pad that pushes into the decoder: an idle probe on a sink pad fires at once,
+            // GStreamer only tracks pushes in progress on source pads.
+            .filter_map(|e| e.static_pad("sink").and_then(|p| p.peer()))
             .collect();
         let (idle, idled) = flume::unbounded();
         for pad in &pads {
