@@ -5,6 +5,7 @@ pub(crate) mod dtls;
 pub(crate) mod ice;
 pub(crate) mod media;
 pub(crate) mod rtcp;
+pub(crate) mod sctp;
 pub(crate) mod session;
 
 use std::sync::{LazyLock, OnceLock};

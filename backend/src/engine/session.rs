@@ -71,6 +71,8 @@ pub(crate) struct Session {
     /// Ta while checks run, in ms.
     check_pacing: u32,
     gate: Arc<FingerprintGate>,
+    /// The SCTP association ids this session holds (given back when it is dropped).
+    _sctp_ids: Arc<super::sctp::AssociationIds>,
 }
 
 fn sdp_type(t: SdpType) -> WebRTCSDPType {
@@ -132,6 +134,8 @@ impl Session {
             gst::warning!(CAT, "webrtcbin's ICE agent is not libnice: UPnP and pacing settings not applied");
         }
 
+        let sctp_ids = Arc::new(super::sctp::AssociationIds::default());
+        sctp_ids.attach(&webrtcbin);
         super::dtls::present_certificate(&webrtcbin, certificate);
         gate.attach(&webrtcbin);
         super::rtcp::filter_byes(&webrtcbin);
@@ -144,6 +148,7 @@ impl Session {
             counted: Mutex::default(),
             check_pacing: pacing_ms(settings.check_pacing),
             gate: gate.clone(),
+            _sctp_ids: sctp_ids,
         };
         session.connect_signals();
         session.pipeline.set_state(gst::State::Playing).map_err(|e| Error::Operation(format!("webrtcbin does not start: {e}")))?;
@@ -413,12 +418,12 @@ impl Session {
 }
 
 impl Session {
-    /// Waits, at most 2 s, until no packet is inside an SCTP decoder, and holds later ones
-    /// back until the pipeline stops. sctpdec 1.22 aborts the process (`on_receive:
-    /// assertion failed: (src_pad)`) when the association is closed, which stopping it does
-    /// before its pads are deactivated, while it still delivers a packet that opens a
-    /// stream. The gate closed above stops new packets at the DTLS decoder; this waits out
-    /// the one already on its way.
+    /// Waits, at most 2 s, until no packet is inside an SCTP decoder. sctpdec 1.22 aborts
+    /// the process (`on_receive: assertion failed: (src_pad)`) when the association is
+    /// closed, which stopping it does before its pads are deactivated, while it still
+    /// delivers a packet that opens a stream. The gate, closed before, drops new packets at
+    /// the DTLS decoder; this waits out the one already on its way. Nothing is blocked: a
+    /// streaming thread held in a probe would deadlock the source's task as it stops.
     fn hold_sctp_input(&self) {
         let Some(bin) = self.webrtcbin.downcast_ref::<gst::Bin>() else { return };
         let pads: Vec<gst::Pad> = bin
@@ -433,9 +438,9 @@ impl Session {
         let (idle, idled) = flume::unbounded();
         for pad in &pads {
             let idle = idle.clone();
-            pad.add_probe(gst::PadProbeType::IDLE | gst::PadProbeType::BLOCK_DOWNSTREAM, move |_, _| {
+            pad.add_probe(gst::PadProbeType::IDLE, move |_, _| {
                 let _ = idle.send(());
-                gst::PadProbeReturn::Ok
+                gst::PadProbeReturn::Remove
             });
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
