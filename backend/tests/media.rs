@@ -409,7 +409,8 @@ fn answers_list_every_common_codec_in_preference_order() {
     let video_names = names("video");
     assert_eq!(video_names[..2], ["VP9", "VP8"], "{}", answer.sdp);
     assert!(video_names[2..].iter().all(|n| n == "RTX"), "{}", answer.sdp);
-    assert_eq!(names("audio"), vec!["OPUS", "PCMU", "PCMA"], "{}", answer.sdp);
+    // Then DTMF at each clock rate offered (RFC 4733).
+    assert_eq!(names("audio"), vec!["OPUS", "PCMU", "PCMA", "TELEPHONE-EVENT", "TELEPHONE-EVENT"], "{}", answer.sdp);
     wait(b.pc.set_local_description(Some(answer.clone()))).unwrap();
     wait(a.pc.set_remote_description(answer)).unwrap();
     b.trickle_to(&a);

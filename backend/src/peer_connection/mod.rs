@@ -971,7 +971,10 @@ impl Inner {
             };
             self.max_message_size.store(size, Ordering::Relaxed);
         }
-        self.lock().gate.set_expected(fingerprints);
+        // Not under the state lock: a certificate that came first is checked right here, and
+        // its verdict takes the lock.
+        let gate = self.lock().gate.clone();
+        gate.set_expected(fingerprints);
         self.applied(Side::Remote, desc)?;
         if self.lock().jsep.state() == SignalingState::Stable {
             self.sync_media();
@@ -1117,15 +1120,21 @@ impl Inner {
         let _ = self.ops.send(op);
     }
 
-    /// Runs `f` on the worker thread, outside any GStreamer callback.
+    /// Runs `f` on the worker thread, outside any GStreamer callback, and never inline: a
+    /// caller on the worker thread may hold the state lock `f` takes.
     fn later(self: &Arc<Self>, f: impl FnOnce(&Arc<Inner>) + Send + 'static) {
         let weak = Arc::downgrade(self);
         match engine::worker() {
-            Ok(ctx) => ctx.invoke(move || {
-                if let Some(inner) = weak.upgrade() {
-                    f(&inner);
-                }
-            }),
+            Ok(ctx) => {
+                let mut f = Some(f);
+                let source = glib::idle_source_new(None, glib::Priority::DEFAULT, move || {
+                    if let (Some(f), Some(inner)) = (f.take(), weak.upgrade()) {
+                        f(&inner);
+                    }
+                    glib::ControlFlow::Break
+                });
+                source.attach(Some(ctx));
+            }
             Err(e) => gst::error!(CAT, "no worker thread: {}", e),
         }
     }
