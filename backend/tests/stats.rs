@@ -248,6 +248,8 @@ fn frame_rates_are_measured_where_they_happen() {
     let rb = until(&b, "a receiver past its first limited seconds", |r| Instant::now() > settled && rate(r, StatsType::InboundRtp) > 0.0);
     let (source, sent, decoded) = (rate(&ra, StatsType::MediaSource), rate(&ra, StatsType::OutboundRtp), rate(&rb, StatsType::InboundRtp));
     assert!(source > 15.0, "the source runs at 30 frames/s, measured {source}");
-    assert!((5.0..=13.0).contains(&sent), "encoded at most 10 frames/s, measured {sent}");
-    assert!((5.0..=13.0).contains(&decoded), "decoded at most 10 frames/s, measured {decoded}");
+    // The limit is the point; a starved CPU may encode or decode slower still (measured: 2.8
+    // frames/s decoded on a 2-core machine also building and running browsers).
+    assert!((1.0..=13.0).contains(&sent), "encoded at most 10 frames/s, measured {sent}");
+    assert!((1.0..=13.0).contains(&decoded), "decoded at most 10 frames/s, measured {decoded}");
 }
