@@ -509,15 +509,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(root, multiplier, state):
+def start_server(root, multiplier, state, verbose):
     from wptserve import server as wserver
     from wptserve.config import ConfigBuilder
     from wptserve.handlers import handler
     from wptserve.routes import routes as default_routes
     import logging
 
-    # wptserve logs through the root logger: warnings and errors only.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[wptserve] %(message)s")
+    # wptserve logs through the root logger: warnings and errors, or every request (--verbose).
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr, format="[wptserve] %(message)s")
     wlog = logging.getLogger("wptserve")
 
     report_js = HARNESS.joinpath("testharnessreport.js").read_bytes()
@@ -672,8 +672,12 @@ def main():
     ap.add_argument("--timeout-multiplier", type=float, default=1.0, help="multiplies testharness.js's timeouts and the watchdog's")
     ap.add_argument("--list", action="store_true", help="print the selected tests and exit")
     ap.add_argument("--no-netns", action="store_true", help="stay in the current network namespace (for diagnosis only)")
+    ap.add_argument("--verbose", action="store_true", help="log every request the server answers")
     ap.add_argument("--keep-profiles", action="store_true", help="keep each browser profile (stderr.log inside)")
     args = ap.parse_args()
+    # SIGTERM (a test's time limit, CI) ends the run through the `finally` blocks below, which
+    # kill the browser and stop the servers and the stash process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     root = args.wpt_root.resolve()
     if not (root / "resources" / "testharness.js").is_file():
@@ -715,7 +719,7 @@ def main():
     stash_server = stash.StashServer()
     stash_server.__enter__()
     state = {}
-    servers, base_url = start_server(root, args.timeout_multiplier, state)
+    servers, base_url = start_server(root, args.timeout_multiplier, state, args.verbose)
     log(f"serving {root} at {base_url} (wptserve); {len(tests)} tests; WPT {wpt_version}")
 
     args.results.mkdir(parents=True, exist_ok=True)
