@@ -57,6 +57,8 @@ const PASS_FLOOR: usize = 238;
 /// Bound on the whole runner: the fetch on a fresh machine (measured 152 s on a 2-core machine
 /// under full load, most of it xz decompressing 3.4 GB) plus the run (12 s).
 const LIMIT: Duration = Duration::from_secs(600);
+/// How long the runner has to end after SIGTERM.
+const TERM_GRACE: Duration = Duration::from_secs(15);
 
 fn main() -> ExitCode {
     if let Some(code) = libtest_args(NAME) {
@@ -94,8 +96,17 @@ fn run_runner(repo: &Path, results: &Path) -> Result<()> {
             break status;
         }
         if started.elapsed() > LIMIT {
+            // SIGTERM lets the runner kill its browser and stop its servers; SIGKILL if it
+            // is still there after TERM_GRACE.
+            let group = -(child.id() as libc::pid_t);
             // SAFETY: kill(2) on the process group of our own child (process_group(0) above).
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            unsafe { libc::kill(group, libc::SIGTERM) };
+            let term = Instant::now();
+            while child.try_wait()?.is_none() && term.elapsed() < TERM_GRACE {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(group, libc::SIGKILL) };
             let _ = child.wait();
             bail!("scripts/wpt.sh did not finish within {LIMIT:?}");
         }
