@@ -19,19 +19,8 @@ mkdir -p "$WK"
 
 add_src_entry() {
     [ -f "$SRCLIST" ] && return 0
-    $SUDO tee "$SRCLIST" >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+    # Debian bookworm's source repositories (scripts/bookworm-src.sources).
+    $SUDO cp "$ROOT/scripts/bookworm-src.sources" "$SRCLIST"
     $SUDO "${NICE[@]}" apt-get update -qq
 }
 remove_src_entry() {

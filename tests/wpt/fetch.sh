@@ -24,6 +24,7 @@ set -euo pipefail
 CACHE=${WKRTC_WPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wkrtc/wpt}
 WANT=${WKRTC_WPT_VERSION:-}
 SRCLIST=/etc/apt/sources.list.d/wkrtc-wpt-src.sources
+SOURCES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/bookworm-src.sources
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 log() { echo "[wpt-fetch $(date -u +%H:%M:%S)] $*" >&2; }
@@ -79,19 +80,7 @@ trap cleanup EXIT
 
 if ! apt-cache showsrc firefox-esr 2>/dev/null | grep -q '^Package: firefox-esr'; then
     log "adding a temporary deb-src entry ($SRCLIST)"
-    $SUDO tee "$SRCLIST" >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+    $SUDO cp "$SOURCES" "$SRCLIST"
     ADDED=1
     $SUDO apt-get update -qq
 fi
