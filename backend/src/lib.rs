@@ -84,8 +84,15 @@ pub use data_channel::{DataChannel, DataChannelEvent, DataChannelInit, DataChann
 pub use engine::{init, wait_warm};
 pub use error::{Error, Result};
 pub use jsep::{IceCandidate, RtpTransceiverDirection, SdpType, SessionDescription, SignalingState};
-pub use media::{DtmfEvent, DtmfSender, MediaKind, ReceivedTone, MediaStreamTrack, RtpReceiver, RtpSender, RtpTransceiver, TestPattern};
+pub use media::{DtmfEvent, DtmfSender, MediaKind, MediaStreamTrack, ReceivedTone, RtpReceiver, RtpSender, RtpTransceiver, TestPattern};
 pub use peer_connection::{
     DtlsTransportState, Event, IceConnectionState, IceGatheringState, OfferOptions, PeerConnection, PeerConnectionState, TrackOrKind, TransceiverInit,
 };
 pub use settings::Settings;
+
+/// Locks `m`, poisoned or not. wkrtc's mutexes guard plain data that a panic elsewhere
+/// cannot leave half-written (counters, lists, ids), so a poisoned one is used as it is
+/// rather than turned into a second panic.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

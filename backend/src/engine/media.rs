@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 
 use super::CAT;
+use crate::lock;
 use crate::media::codec::{CodecSpec, MediaKind};
 use crate::media::dtmf::{EventPacket, ReceivedTone, ToneAssembler, ToneOutput};
 use crate::{Error, Result};
@@ -289,10 +290,6 @@ impl TelephoneEvents {
             _ => gst::PadProbeReturn::Ok,
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One sender's elements inside a peer connection's pipeline.

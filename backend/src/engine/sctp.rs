@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use gst::prelude::*;
 
 use super::CAT;
+use crate::lock;
 
 /// Ids in use, and the last one handed out.
 #[derive(Default)]
@@ -25,7 +26,7 @@ struct Ids {
 
 fn ids() -> MutexGuard<'static, Ids> {
     static IDS: OnceLock<Mutex<Ids>> = OnceLock::new();
-    IDS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner())
+    lock(IDS.get_or_init(Mutex::default))
 }
 
 /// The ids one connection holds, given back when it is dropped.
@@ -52,7 +53,7 @@ impl AssociationIds {
     }
 
     fn id_for(&self, drawn: u32) -> u32 {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = lock(&self.held);
         *held.entry(drawn).or_insert_with(|| {
             let mut ids = ids();
             // 65535 ids (sctpdec's range), 0 left out; a free one exists while fewer than

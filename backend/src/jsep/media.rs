@@ -292,11 +292,8 @@ impl ParsedDescription {
     /// attribute (sendrecv, RFC 4566) gets an explicit one: webrtcbin 1.22 reads none as no
     /// direction and rejects the section.
     pub fn open_media_directions(&mut self) {
-        let explicit: Vec<bool> = self
-            .message()
-            .medias()
-            .map(|m| m.attributes().any(|a| matches!(a.key(), "sendrecv" | "sendonly" | "recvonly" | "inactive")))
-            .collect();
+        let explicit: Vec<bool> =
+            self.message().medias().map(|m| m.attributes().any(|a| matches!(a.key(), "sendrecv" | "sendonly" | "recvonly" | "inactive"))).collect();
         for section in self.media_sections() {
             let stated = explicit.get(section.index).copied().unwrap_or(false);
             if section.kind().is_some() && !section.rejected && (section.direction != RtpTransceiverDirection::SendRecv || !stated) {

@@ -10,16 +10,17 @@
 //! its timing and its `tonechange` events run on wkrtc's worker thread.
 //!
 //! Receiving: the peer's telephone-event packets are counted by the RTP session like any
-//! other, then taken out of the audio path (see `engine::media::watch_telephone_events`)
+//! other, then taken out of the audio path (`engine::media::TelephoneEvents`)
 //! and reported once per tone, when it ends, with its duration.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::engine::CAT;
 use crate::jsep::RtpTransceiverDirection;
+use crate::lock;
 use crate::{Error, Result};
 
 /// The RTP encoding name of RFC 4733 events.
@@ -60,10 +61,6 @@ pub fn tone_of(code: u8) -> Option<char> {
         12..=15 => Some(char::from(b'A' + code - 12)),
         _ => None,
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A negotiated `telephone-event` format.
@@ -221,14 +218,7 @@ pub(crate) struct DtmfShared {
 impl DtmfShared {
     pub(crate) fn new() -> Arc<Self> {
         let (events, receiver) = flume::unbounded();
-        Arc::new(Self {
-            buffer: Mutex::default(),
-            events,
-            receiver,
-            output: Arc::default(),
-            stopped: AtomicBool::new(false),
-            current: Mutex::new(None),
-        })
+        Arc::new(Self { buffer: Mutex::default(), events, receiver, output: Arc::default(), stopped: AtomicBool::new(false), current: Mutex::new(None) })
     }
 
     pub(crate) fn set_current_direction(&self, direction: RtpTransceiverDirection) {

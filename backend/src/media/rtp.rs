@@ -14,6 +14,7 @@ use super::codec::{CodecSpec, MediaKind, RtpCodecCapability};
 use super::track::{next_id, MediaStreamTrack, Output};
 use crate::engine::media::{EncodingKnobs, SendChain, DEFAULT_AUDIO_BITRATE, DEFAULT_VIDEO_BITRATE};
 use crate::jsep::RtpTransceiverDirection;
+use crate::lock;
 use crate::{Error, Result};
 
 /// `RTCRtpEncodingParameters` (one encoding: wkrtc does not send simulcast).
@@ -86,10 +87,6 @@ impl std::fmt::Debug for RtpSender {
 
 /// Told when a transceiver or its sender changed in a way that may need negotiation.
 pub(crate) type ChangeHook = Arc<Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 impl RtpSender {
     fn new(kind: MediaKind, track: Option<MediaStreamTrack>, streams: Vec<String>, on_change: ChangeHook) -> Self {
