@@ -106,18 +106,7 @@ impl Session {
                 BundlePolicy::MaxBundle => gst_webrtc::WebRTCBundlePolicy::MaxBundle,
             },
         );
-        if config.ice_transport_policy == IceTransportPolicy::Relay {
-            webrtcbin.set_property("ice-transport-policy", gst_webrtc::WebRTCICETransportPolicy::Relay);
-        }
-        if let Some(stun) = &servers.stun {
-            webrtcbin.set_property("stun-server", stun);
-        }
-        for turn in &servers.turn {
-            let added = webrtcbin.emit_by_name::<bool>("add-turn-server", &[turn]);
-            if !added {
-                return Err(Error::Syntax("webrtcbin refused a TURN server URL".into()));
-            }
-        }
+        apply_ice_servers(&webrtcbin, &EngineIceServers::default(), servers, config.ice_transport_policy)?;
 
         let ice: glib::Object = webrtcbin.property("ice-agent");
         if ice.find_property("ice-tcp").is_some() {
@@ -261,24 +250,9 @@ impl Session {
         Ok(())
     }
 
-    /// Changes the servers and the policy for the candidates gathered from now on. webrtcbin
-    /// 1.22 can only add TURN servers: one no longer configured keeps serving the candidates
-    /// it gave (see docs/decisions.md).
-    pub fn set_ice_servers(&self, old: &EngineIceServers, new: &EngineIceServers, policy: IceTransportPolicy) {
-        let w = &self.webrtcbin;
-        w.set_property("stun-server", new.stun.as_deref());
-        for turn in new.turn.iter().filter(|t| !old.turn.contains(t)) {
-            if !w.emit_by_name::<bool>("add-turn-server", &[turn]) {
-                gst::warning!(CAT, "webrtcbin refused a TURN server");
-            }
-        }
-        w.set_property(
-            "ice-transport-policy",
-            match policy {
-                IceTransportPolicy::Relay => gst_webrtc::WebRTCICETransportPolicy::Relay,
-                IceTransportPolicy::All => gst_webrtc::WebRTCICETransportPolicy::All,
-            },
-        );
+    /// Changes the servers and the policy for the candidates gathered from now on.
+    pub fn set_ice_servers(&self, old: &EngineIceServers, new: &EngineIceServers, policy: IceTransportPolicy) -> Result<()> {
+        apply_ice_servers(&self.webrtcbin, old, new, policy)
     }
 
     pub fn add_ice_candidate(&self, mline: u32, line: &str) {
@@ -415,9 +389,7 @@ impl Session {
         }
         let _ = self.pipeline.set_state(gst::State::Null);
     }
-}
 
-impl Session {
     /// Waits, at most 2 s, until no packet is inside an SCTP decoder. sctpdec 1.22 aborts
     /// the process (`on_receive: assertion failed: (src_pad)`) when the association is
     /// closed, which stopping it does before its pads are deactivated, while it still
@@ -451,6 +423,25 @@ impl Session {
             }
         }
     }
+}
+
+/// Gives webrtcbin the STUN server, the TURN servers `old` did not have, and the policy.
+/// webrtcbin 1.22 can only add TURN servers: one no longer configured keeps serving the
+/// candidates it gave (see docs/decisions.md). A TURN URL webrtcbin refuses is a
+/// `SyntaxError`.
+fn apply_ice_servers(webrtcbin: &gst::Element, old: &EngineIceServers, new: &EngineIceServers, policy: IceTransportPolicy) -> Result<()> {
+    webrtcbin.set_property("stun-server", new.stun.as_deref());
+    for turn in new.turn.iter().filter(|t| !old.turn.contains(t)) {
+        if !webrtcbin.emit_by_name::<bool>("add-turn-server", &[turn]) {
+            return Err(Error::Syntax("webrtcbin refused a TURN server URL".into()));
+        }
+    }
+    let policy = match policy {
+        IceTransportPolicy::Relay => gst_webrtc::WebRTCICETransportPolicy::Relay,
+        IceTransportPolicy::All => gst_webrtc::WebRTCICETransportPolicy::All,
+    };
+    webrtcbin.set_property("ice-transport-policy", policy);
+    Ok(())
 }
 
 /// libnice's NiceAgent inside webrtcbin's ICE agent (not kept: plain GObjects are not Send).
