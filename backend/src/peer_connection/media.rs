@@ -390,9 +390,8 @@ impl Inner {
             if t.kind() == MediaKind::Audio {
                 // RFC 4733: telephone events at the clock rate of the audio codec sent, else
                 // at the one the peer has (Firefox: 8000 Hz beside 48 kHz Opus).
-                let format = answer
-                    .send_codec()
-                    .and_then(|(codec, _)| answer.telephone_event(codec.clock_rate).or_else(|| answer.telephone_events().first().copied()));
+                let format =
+                    answer.send_codec().and_then(|(codec, _)| answer.telephone_event(codec.clock_rate).or_else(|| answer.telephone_events().first().copied()));
                 sender.inner.dtmf.output.set_format(format);
                 sender.inner.dtmf.set_current_direction(if stopped { RtpTransceiverDirection::Inactive } else { current });
             }
@@ -430,10 +429,13 @@ impl Inner {
         let transceiver = {
             let st = self.lock();
             let audio: Vec<&RtpTransceiver> = st.transceivers.iter().filter(|t| t.kind() == MediaKind::Audio).collect();
-            audio
-                .iter()
-                .find(|t| t.inner.receiver.inner.remote_ssrc.load(std::sync::atomic::Ordering::Relaxed) == ssrc)
-                .or_else(|| audio.iter().find(|t| t.receiving()).filter(|_| audio.iter().filter(|t| t.receiving()).count() == 1))
+            let receiving: Vec<&&RtpTransceiver> = audio.iter().filter(|t| t.receiving()).collect();
+            let by_ssrc = audio.iter().find(|t| t.inner.receiver.inner.remote_ssrc.load(std::sync::atomic::Ordering::Relaxed) == ssrc);
+            by_ssrc
+                .or(match receiving[..] {
+                    [only] => Some(only),
+                    _ => None,
+                })
                 .map(|t| (*t).clone())
         };
         match transceiver {

@@ -29,6 +29,7 @@ use crate::jsep::{
     CandidateRoute, HashAlgorithm, IceCandidate, Jsep, ParsedDescription, SdpType, SessionDescription, Side, SignalingState, DEFAULT_MAX_MESSAGE_SIZE,
     MAX_SEND_SIZE,
 };
+use crate::lock;
 use crate::media::{MediaStreamTrack, RtpTransceiver};
 use crate::{Certificate, Configuration, Error, Result, Settings};
 
@@ -517,7 +518,7 @@ impl PeerConnection {
         async move {
             let raw = session?.raw_stats().await?;
             let mut entries = crate::stats::collect::raw_entries(&raw);
-            crate::stats::collect::keep_rtp_streams(&mut entries, &mut inner.rtp_streams.lock().unwrap_or_else(|e| e.into_inner()));
+            crate::stats::collect::keep_rtp_streams(&mut entries, &mut lock(&inner.rtp_streams));
             Ok(crate::stats::collect::report(&entries, &snapshot))
         }
     }
@@ -715,6 +716,25 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// An answer (or pranswer) applied on `side` must match the offer it answers, the other
+    /// side's pending description (RFC 8829, section 5.3.1).
+    fn check_answer(&self, side: Side, t: SdpType, answer: &ParsedDescription) -> Result<()> {
+        if !matches!(t, SdpType::Answer | SdpType::Pranswer) {
+            return Ok(());
+        }
+        let offer = {
+            let st = self.lock();
+            match side {
+                Side::Local => st.jsep.pending_remote_description().cloned(),
+                Side::Remote => st.jsep.pending_local_description().cloned(),
+            }
+        };
+        match offer {
+            Some(offer) => answer.check_answers(&ParsedDescription::parse(&offer.sdp)?),
+            None => Ok(()),
+        }
+    }
+
     /// The W3C "set a configuration" steps after construction.
     fn set_configuration(self: &Arc<Self>, next: Configuration) -> Result<()> {
         if self.lock().closed {
@@ -729,7 +749,7 @@ impl Inner {
             return Err(Error::InvalidModification("the bundle policy cannot change after the connection is made".into()));
         }
         if let Some(session) = self.lock().session.clone() {
-            session.set_ice_servers(&current.1, &servers, next.ice_transport_policy);
+            session.set_ice_servers(&current.1, &servers, next.ice_transport_policy)?;
         }
         let certificates = std::mem::take(&mut current.0.certificates);
         *current = (Configuration { certificates, ..next }, servers);
@@ -838,12 +858,7 @@ impl Inner {
         }
         let session = self.checked(|j| j.next_state(Side::Local, t).map(|_| ()))?;
         let mut parsed = ParsedDescription::parse(&desc.sdp)?;
-        if matches!(t, SdpType::Answer | SdpType::Pranswer) {
-            let offer = self.lock().jsep.pending_remote_description().cloned();
-            if let Some(offer) = offer {
-                parsed.check_answers(&ParsedDescription::parse(&offer.sdp)?)?;
-            }
-        }
+        self.check_answer(Side::Local, t, &parsed)?;
         parsed.add_max_message_size(DEFAULT_MAX_MESSAGE_SIZE);
         let restart = {
             let mut st = self.lock();
@@ -919,12 +934,7 @@ impl Inner {
         let parsed = ParsedDescription::parse(&desc.sdp)?;
         parsed.validate_remote()?;
         let fingerprints = parsed.fingerprints()?;
-        if matches!(t, SdpType::Answer | SdpType::Pranswer) {
-            let offer = self.lock().jsep.pending_local_description().cloned();
-            if let Some(offer) = offer {
-                parsed.check_answers(&ParsedDescription::parse(&offer.sdp)?)?;
-            }
-        }
+        self.check_answer(Side::Remote, t, &parsed)?;
         if self.lock().jsep.needs_implicit_rollback(Side::Remote, t) {
             gst::debug!(CAT, "remote offer in have-local-offer: implicit rollback");
             self.rollback(Side::Local).await?;
@@ -1326,9 +1336,6 @@ impl Inner {
 }
 
 /// A TURN URI without its credentials, for events and logs.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
