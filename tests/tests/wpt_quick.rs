@@ -83,7 +83,7 @@ fn main() -> ExitCode {
 /// after [`LIMIT`] (then its whole process group is killed).
 fn run_runner(repo: &Path, results: &Path) -> Result<()> {
     let started = Instant::now();
-    let mut child = Command::new("bash")
+    let child = Command::new("bash")
         .arg(repo.join("scripts/wpt.sh"))
         .args(["--browser", "chromium", "--filter", &FILES.join(","), "--results"])
         .arg(results)
@@ -91,26 +91,27 @@ fn run_runner(repo: &Path, results: &Path) -> Result<()> {
         .process_group(0)
         .spawn()
         .context("starting scripts/wpt.sh")?;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > LIMIT {
+    // The exit comes from a thread that waits for it; the bounds are waits on that.
+    let group = -(child.id() as libc::pid_t);
+    let (exited, exit) = flume::bounded(1);
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = exited.send(child.wait());
+    });
+    let status = match exit.recv_timeout(LIMIT) {
+        Ok(status) => status.context("waiting for scripts/wpt.sh")?,
+        Err(_) => {
             // SIGTERM lets the runner kill its browser and stop its servers; SIGKILL if it
             // is still there after TERM_GRACE.
-            let group = -(child.id() as libc::pid_t);
             // SAFETY: kill(2) on the process group of our own child (process_group(0) above).
             unsafe { libc::kill(group, libc::SIGTERM) };
-            let term = Instant::now();
-            while child.try_wait()?.is_none() && term.elapsed() < TERM_GRACE {
-                std::thread::sleep(Duration::from_millis(100));
+            if exit.recv_timeout(TERM_GRACE).is_err() {
+                // SAFETY: as above.
+                unsafe { libc::kill(group, libc::SIGKILL) };
+                let _ = exit.recv_timeout(TERM_GRACE);
             }
-            // SAFETY: as above.
-            unsafe { libc::kill(group, libc::SIGKILL) };
-            let _ = child.wait();
             bail!("scripts/wpt.sh did not finish within {LIMIT:?}");
         }
-        std::thread::sleep(Duration::from_millis(250));
     };
     println!("{NAME}: scripts/wpt.sh took {:.1} s", started.elapsed().as_secs_f64());
     ensure!(status.success(), "scripts/wpt.sh failed ({status})");
