@@ -162,7 +162,14 @@ fn a_call_reports_every_type_consistently() {
     video.stop();
     audio.stop();
     for kind in ["video", "audio"] {
-        let sent = one(&stats(&a), StatsType::OutboundRtp, "kind", kind).clone();
+        // The packets already in the send chain still go out after the stop: the count is
+        // final once two reports in a row agree.
+        let last = std::cell::Cell::new(-1.0);
+        let final_report = poll(|| stats(&a), "the sender's last packet", |r| {
+            let n = one(r, StatsType::OutboundRtp, "kind", kind).number("packetsSent").unwrap_or(0.0);
+            n == last.replace(n)
+        });
+        let sent = one(&final_report, StatsType::OutboundRtp, "kind", kind).clone();
         let (packets, bytes) = (sent.number("packetsSent").unwrap(), sent.number("bytesSent").unwrap());
         assert!(packets > 0.0);
         let r = until(&b, "every packet received", |r| {
